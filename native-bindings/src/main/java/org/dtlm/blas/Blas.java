@@ -1,0 +1,50 @@
+package org.dtlm.blas;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The BLAS operations the engine needs, row-major (CBLAS {@code CblasRowMajor}) on native {@link MemorySegment}s of
+ * doubles. Offsets and leading dimensions are counted in elements, not bytes. Every implementation checks sizes,
+ * leading dimensions, strides, segment bounds and liveness once at this boundary and throws
+ * {@link IllegalArgumentException} (or {@link IllegalStateException} for a closed arena) naming the argument and its
+ * value; native code never receives an out-of-bounds segment.
+ *
+ * <p>Two implementations: {@link OpenBlas} (OpenBLAS through java.lang.foreign downcalls) and {@link JavaBlas} (the
+ * pure-Java reference: test oracle and fallback). {@link #get()} chooses once per process.
+ */
+public interface Blas {
+
+    /** C = alpha op(A) op(B) + beta C; op(A) is m x k, op(B) is k x n, C is m x n. */
+    void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+               MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+               double beta, MemorySegment c, long cOff, int ldc);
+
+    /** y = alpha op(A) x + beta y; A is m x n. */
+    void dgemv(boolean transA, int m, int n, double alpha, MemorySegment a, long aOff, int lda,
+               MemorySegment x, long xOff, int incx, double beta, MemorySegment y, long yOff, int incy);
+
+    /** y += alpha x. */
+    void daxpy(int n, double alpha, MemorySegment x, long xOff, int incx, MemorySegment y, long yOff, int incy);
+
+    /** x . y */
+    double ddot(int n, MemorySegment x, long xOff, int incx, MemorySegment y, long yOff, int incy);
+
+    /** x *= alpha. */
+    void dscal(int n, double alpha, MemorySegment x, long xOff, int incx);
+
+    /** Euclidean norm of x, without overflow or underflow of intermediate squares. */
+    double dnrm2(int n, MemorySegment x, long xOff, int incx);
+
+    /** Sets the number of threads the library uses (1 for the Java reference, which is single-threaded). */
+    void setNumThreads(int threads);
+
+    int getNumThreads();
+
+    /** A one-line description: implementation, library configuration (e.g. {@code openblas_get_config}). */
+    String config();
+
+    /** The implementation chosen for this process (see {@link BlasProvider}). */
+    static Blas get() {
+        return BlasProvider.INSTANCE;
+    }
+}
