@@ -33,22 +33,21 @@ final class BlasProvider {
             }
             case "native" -> {
                 try {
-                    Blas blas = loadNative();
+                    Blas blas = new OpenBlas();
                     log.log(System.Logger.Level.INFO, "BLAS: {0}", blas.config());
                     return blas;
                 } catch (RuntimeException | LinkageError e) {
+                    // The static initialiser's failure arrives wrapped; its cause is the reason worth logging.
+                    Throwable reason = e instanceof ExceptionInInitializerError && e.getCause() != null
+                            ? e.getCause() : e;
                     Blas blas = new JavaBlas();
                     log.log(System.Logger.Level.INFO, "BLAS: {0}; native OpenBLAS unavailable ({1}: {2})",
-                            blas.config(), e.getClass().getSimpleName(), e.getMessage());
+                            blas.config(), reason.getClass().getName(), reason.getMessage());
                     return blas;
                 }
             }
             default -> throw new IllegalArgumentException(
                     PROPERTY + " = '" + property + "' must be 'native' or 'java'");
         }
-    }
-
-    private static Blas loadNative() {
-        throw new UnsupportedOperationException("OpenBLAS binding not built yet");
     }
 }
