@@ -1,0 +1,303 @@
+package org.dtlm.nn;
+
+import java.lang.foreign.MemorySegment;
+
+import org.dtlm.blas.Blas;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+
+/**
+ * Hand-written passes of the potential network V(q) = w^T tanh(W_L ... tanh(W_1 q + b_1) ... + b_L) (SPEC §1) over
+ * batches of points in native memory, GEMMs through {@link Blas}:
+ * <ul>
+ * <li>{@link #forward}: pre-activations and activations of every layer, and V;</li>
+ * <li>{@link #gradient} and {@link #discreteGradient}: the backward chain W_1^T S_1 ... W_L^T S_L w with per-unit
+ * factors S_k = sech^2(a_k) for grad V, or, by ADD (SPEC §2), the divided differences of the two points'
+ * pre-activations for DG(x, y);</li>
+ * <li>{@link #chainBackward} then {@link #forwardBackward}: exact parameter gradients of sum_i c_i . G_i for the last
+ * chain G (grad V or DG), a "double backward" through the factors and their partial derivatives (SPEC §4);</li>
+ * <li>{@link #chainTangent}: the Jacobian-vector product d DG(x, y)/dx . xdot by forward-mode differentiation (SPEC §3).</li>
+ * </ul>
+ * Points are rows of a (rows, d) row-major buffer; a workspace holds one forward pass, and a chain reads pairs of its
+ * rows (x = row xRow + i, y = row yRow + i, i &lt; n). Backward passes accumulate into caller-owned gradients (STYLE 2).
+ */
+public final class Mlp {
+    private final MlpShape shape;
+    private final ParameterLayout layout;
+    private final Blas blas;
+    private final int layers;
+
+    public Mlp(ParameterLayout layout, Blas blas) {
+        this.layout = layout;
+        this.shape = layout.shape();
+        this.blas = blas;
+        this.layers = shape.layers();
+    }
+
+    public MlpShape shape() {
+        return shape;
+    }
+
+    public ParameterLayout layout() {
+        return layout;
+    }
+
+    public Blas blas() {
+        return blas;
+    }
+
+    // --------------------------------------------------------------------------------------------------- forward
+    /**
+     * Forward pass of {@code rows} points and V at each. x: (rows, d) at element xOff, not modified; fills the
+     * workspace's a_k, tanh a_k, omega(a_k) (rows, H_k) and value (rows).
+     */
+    public void forward(Workspace w, Parameters p, MemorySegment x, long xOff, int rows) {
+        checkRows(w, rows);
+        MemorySegment in = x;
+        long inOff = xOff;
+        MemorySegment slab = p.slab();
+        for (int k = 0; k < layers; k++) {
+            int h = shape.width(k), f = shape.fanIn(k);
+            MemorySegment ak = w.a[k];
+            long bias = layout.bias(k);
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(slab, bias * Double.BYTES, ak, (long) r * h * Double.BYTES, (long) h * Double.BYTES);
+            }
+            // a_k = h_{k-1} W_k^T + b_k: (rows, f) x (f, h)
+            blas.dgemm(false, true, rows, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, 0, h);
+            TanhKernels.activate(w.t[k], w.o[k], ak, 0, (long) rows * h);
+            in = w.t[k];
+            inOff = 0;
+        }
+        // V = tanh(a_L) w: (rows, H_L) x (H_L)
+        blas.dgemv(false, rows, shape.lastWidth(), 1.0, in, 0, shape.lastWidth(), slab, layout.output(), 1,
+                0.0, w.value, 0, 1);
+    }
+
+    // ------------------------------------------------------------------------------------------------ the chains
+    /**
+     * grad V at the forward rows row0 .. row0 + n - 1 into g: (n, d) at gOff. With {@code derivatives}, also keeps
+     * d sech^2(a)/da for a following {@link #chainBackward}.
+     */
+    public void gradient(Workspace w, Parameters p, int row0, int n, MemorySegment g, long gOff, boolean derivatives) {
+        checkPairs(w, n, row0 + n);
+        for (int k = 0; k < layers; k++) {
+            long h = shape.width(k);
+            if (derivatives) {
+                TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], 0, w.t[k], w.o[k], row0 * h, n * h);
+            } else {
+                TanhKernels.sech2(w.s[k], 0, w.t[k], w.o[k], row0 * h, n * h);
+            }
+        }
+        chain(w, p, n, g, gOff);
+    }
+
+    /**
+     * DG(x_i, y_i) by ADD for the pairs x_i = forward row xRow + i, y_i = row yRow + i, i &lt; n, into g: (n, d) at
+     * gOff. With {@code partials}, also keeps ds/da_x and ds/da_y for {@link #chainBackward} or {@link #chainTangent}.
+     */
+    public void discreteGradient(Workspace w, Parameters p, int xRow, int yRow, int n, MemorySegment g, long gOff,
+                                 boolean partials) {
+        checkPairs(w, n, Math.max(xRow, yRow) + n);
+        for (int k = 0; k < layers; k++) {
+            long h = shape.width(k);
+            if (partials) {
+                TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], 0, w.a[k], w.t[k], w.o[k],
+                        xRow * h, yRow * h, n * h);
+            } else {
+                TanhKernels.dividedDifference(w.s[k], 0, w.a[k], w.t[k], w.o[k], xRow * h, yRow * h, n * h);
+            }
+        }
+        chain(w, p, n, g, gOff);
+    }
+
+    /** g = W_1^T S_1 ... W_L^T S_L w per row, from the factors s_k in the workspace: delta_L = w * s_L,
+     *  u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1. */
+    private void chain(Workspace w, Parameters p, int n, MemorySegment g, long gOff) {
+        MemorySegment slab = p.slab();
+        int top = layers - 1;
+        int ht = shape.width(top);
+        scaleColumns(w.delta[top], w.s[top], slab, layout.output(), n, ht);
+        for (int k = top - 1; k >= 0; k--) {
+            int h = shape.width(k), hn = shape.width(k + 1);
+            // u_k = delta_{k+1} W_{k+1}: (n, hn) x (hn, h)
+            blas.dgemm(false, false, n, h, hn, 1.0, w.delta[k + 1], 0, hn, slab, layout.weight(k + 1), h,
+                    0.0, w.u[k], 0, h);
+            multiply(w.delta[k], w.u[k], w.s[k], (long) n * h);
+        }
+        int d = shape.inputDim(), h0 = shape.width(0);
+        // g = delta_1 W_1: (n, H_1) x (H_1, d)
+        blas.dgemm(false, false, n, d, h0, 1.0, w.delta[0], 0, h0, slab, layout.weight(0), d, 0.0, g, gOff, d);
+    }
+
+    // -------------------------------------------------------------------------------------------- double backward
+    /**
+     * Parameter gradients of J = sum_i c_i . G_i for the last chain G (computed with derivatives or partials), through
+     * the chain's weights and factors. c: (n, d) at cOff, not modified. Accumulates dJ/dW and dJ/dw into grad, and
+     * dJ/da_k of the forward rows into the workspace (for {@link #forwardBackward}); {@code pointwise} says the chain
+     * was a gradient (factor sech^2 of one row, partial in sa) rather than a discrete gradient of two rows.
+     */
+    public void chainBackward(Workspace w, Parameters p, Parameters grad, MemorySegment c, long cOff,
+                              int xRow, int yRow, int n, boolean pointwise) {
+        checkPairs(w, n, Math.max(xRow, yRow) + n);
+        MemorySegment slab = p.slab(), gs = grad.slab();
+        int d = shape.inputDim(), h0 = shape.width(0);
+        // dW_1 += delta_1^T c: (H_1, n) x (n, d);  eps_1 = dJ/d delta_1 = c W_1^T: (n, d) x (d, H_1)
+        blas.dgemm(true, false, h0, d, n, 1.0, w.delta[0], 0, h0, c, cOff, d, 1.0, gs, layout.weight(0), d);
+        MemorySegment eps = w.tmpA, next = w.tmpB;
+        blas.dgemm(false, true, n, h0, d, 1.0, c, cOff, d, slab, layout.weight(0), d, 0.0, eps, 0, h0);
+        for (int k = 0; k < layers; k++) {
+            int h = shape.width(k);
+            boolean top = k == layers - 1;
+            // sigma = eps * u_k is dJ/ds_k; its share through s_k(a_x, a_y) goes to the rows' pre-activations;
+            // then eps becomes zeta = eps * s_k = dJ/du_k.
+            factorBackward(w, k, eps, top ? null : w.u[k], slab, top ? layout.output() : 0, xRow, yRow, n, h, pointwise);
+            if (top) {
+                // dw += column sums of zeta: (n, H_L)^T x ones
+                blas.dgemv(true, n, h, 1.0, eps, 0, h, w.ones, 0, 1, 1.0, gs, layout.output(), 1);
+            } else {
+                int hn = shape.width(k + 1);
+                // dW_{k+1} += delta_{k+1}^T zeta: (hn, n) x (n, h);  eps_{k+1} = zeta W_{k+1}^T: (n, h) x (h, hn)
+                blas.dgemm(true, false, hn, h, n, 1.0, w.delta[k + 1], 0, hn, eps, 0, h, 1.0, gs, layout.weight(k + 1), h);
+                blas.dgemm(false, true, n, hn, h, 1.0, eps, 0, h, slab, layout.weight(k + 1), h, 0.0, next, 0, hn);
+                MemorySegment swap = eps;
+                eps = next;
+                next = swap;
+            }
+        }
+    }
+
+    /** For layer k: aBar_k[x rows] += eps u sa, aBar_k[y rows] += eps u sb (pointwise: only the first), then
+     *  eps *= s_k. u is the buffer u_k, or (u == null) the output weights broadcast over rows. */
+    private static void factorBackward(Workspace w, int k, MemorySegment eps, MemorySegment u, MemorySegment slab,
+                                       long outOff, int xRow, int yRow, int n, int h, boolean pointwise) {
+        MemorySegment s = w.s[k], sa = w.sa[k], sb = w.sb[k], bar = w.aBar[k];
+        long xBase = (long) xRow * h, yBase = (long) yRow * h;
+        for (long i = 0; i < n; i++) {
+            long row = i * h;
+            for (int j = 0; j < h; j++) {
+                long e = row + j;
+                double ej = eps.getAtIndex(JAVA_DOUBLE, e);
+                double uj = u == null ? slab.getAtIndex(JAVA_DOUBLE, outOff + j) : u.getAtIndex(JAVA_DOUBLE, e);
+                double sigma = ej * uj;
+                long bx = xBase + e;
+                bar.setAtIndex(JAVA_DOUBLE, bx, bar.getAtIndex(JAVA_DOUBLE, bx) + sigma * sa.getAtIndex(JAVA_DOUBLE, e));
+                if (!pointwise) {
+                    long by = yBase + e;
+                    bar.setAtIndex(JAVA_DOUBLE, by, bar.getAtIndex(JAVA_DOUBLE, by) + sigma * sb.getAtIndex(JAVA_DOUBLE, e));
+                }
+                eps.setAtIndex(JAVA_DOUBLE, e, ej * s.getAtIndex(JAVA_DOUBLE, e));
+            }
+        }
+    }
+
+    /** Zeroes the accumulated dJ/da_k of the first {@code rows} forward rows; call before a set of chainBackward calls. */
+    public void zeroPreActivationGradients(Workspace w, int rows) {
+        for (int k = 0; k < layers; k++) {
+            w.aBar[k].asSlice(0, (long) rows * shape.width(k) * Double.BYTES).fill((byte) 0);
+        }
+    }
+
+    /**
+     * Back-propagates the accumulated dJ/da_k of the forward rows through the forward pass of x (rows, d) at xOff
+     * (the same points the forward ran on): accumulates dJ/dW_k and dJ/db_k into grad. Destroys the accumulators.
+     */
+    public void forwardBackward(Workspace w, Parameters p, Parameters grad, MemorySegment x, long xOff, int rows) {
+        checkRows(w, rows);
+        MemorySegment slab = p.slab(), gs = grad.slab();
+        for (int k = layers - 1; k >= 0; k--) {
+            int h = shape.width(k), f = shape.fanIn(k);
+            MemorySegment in = k == 0 ? x : w.t[k - 1];
+            long inOff = k == 0 ? xOff : 0;
+            // dW_k += aBar_k^T h_{k-1}: (h, rows) x (rows, f);  db_k += column sums of aBar_k
+            blas.dgemm(true, false, h, f, rows, 1.0, w.aBar[k], 0, h, in, inOff, f, 1.0, gs, layout.weight(k), f);
+            blas.dgemv(true, rows, h, 1.0, w.aBar[k], 0, h, w.ones, 0, 1, 1.0, gs, layout.bias(k), 1);
+            if (k > 0) {
+                // aBar_{k-1} += (aBar_k W_k) * sech^2(a_{k-1}): (rows, h) x (h, f)
+                blas.dgemm(false, false, rows, f, h, 1.0, w.aBar[k], 0, h, slab, layout.weight(k), f, 0.0, w.tmpA, 0, f);
+                TanhKernels.sech2(w.tmpB, 0, w.t[k - 1], w.o[k - 1], 0, (long) rows * f);
+                multiplyAdd(w.aBar[k - 1], w.tmpA, w.tmpB, (long) rows * f);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ forward-mode JVP
+    /**
+     * gDot = d DG(x_i, y_i)/dx_i . xDot_i for the pairs of the last {@link #discreteGradient} (with partials).
+     * xDot: (n, d) at xdOff, not modified; gDot: (n, d) at gdOff, written.
+     */
+    public void chainTangent(Workspace w, Parameters p, int xRow, int n, MemorySegment xDot, long xdOff,
+                             MemorySegment gDot, long gdOff) {
+        checkPairs(w, n, xRow + n);
+        MemorySegment slab = p.slab();
+        int d = shape.inputDim();
+        // forward tangents: aDot_1 = xDot W_1^T, aDot_{k+1} = (sech^2(a_k) aDot_k) W_{k+1}^T; sDot_k = sa_k aDot_k
+        for (int k = 0; k < layers; k++) {
+            int h = shape.width(k), f = shape.fanIn(k);
+            if (k == 0) {
+                blas.dgemm(false, true, n, h, d, 1.0, xDot, xdOff, d, slab, layout.weight(0), d, 0.0, w.aDot[0], 0, h);
+            } else {
+                TanhKernels.sech2(w.tmpB, 0, w.t[k - 1], w.o[k - 1], (long) xRow * f, (long) n * f);
+                multiply(w.tmpA, w.aDot[k - 1], w.tmpB, (long) n * f);
+                blas.dgemm(false, true, n, h, f, 1.0, w.tmpA, 0, f, slab, layout.weight(k), f, 0.0, w.aDot[k], 0, h);
+            }
+        }
+        for (int k = 0; k < layers; k++) multiply(w.aDot[k], w.aDot[k], w.sa[k], (long) n * shape.width(k)); // now sDot_k
+        // chain tangents: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
+        int top = layers - 1;
+        scaleColumns(w.deltaDot[top], w.aDot[top], slab, layout.output(), n, shape.width(top));
+        for (int k = top - 1; k >= 0; k--) {
+            int h = shape.width(k), hn = shape.width(k + 1);
+            blas.dgemm(false, false, n, h, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1), h,
+                    0.0, w.tmpA, 0, h);
+            long m = (long) n * h;
+            MemorySegment dd = w.deltaDot[k], ud = w.tmpA, s = w.s[k], u = w.u[k], sd = w.aDot[k];
+            for (long i = 0; i < m; i++) {
+                dd.setAtIndex(JAVA_DOUBLE, i, ud.getAtIndex(JAVA_DOUBLE, i) * s.getAtIndex(JAVA_DOUBLE, i)
+                        + u.getAtIndex(JAVA_DOUBLE, i) * sd.getAtIndex(JAVA_DOUBLE, i));
+            }
+        }
+        blas.dgemm(false, false, n, d, shape.width(0), 1.0, w.deltaDot[0], 0, shape.width(0), slab, layout.weight(0), d,
+                0.0, gDot, gdOff, d);
+    }
+
+    // ---------------------------------------------------------------------------------------- element-wise helpers
+    /** out[i, j] = w[j] s[i, j] for (n, h) row-major; w at wOff of the slab. */
+    private static void scaleColumns(MemorySegment out, MemorySegment s, MemorySegment slab, long wOff, int n, int h) {
+        for (long i = 0; i < n; i++) {
+            long row = i * h;
+            for (int j = 0; j < h; j++) {
+                out.setAtIndex(JAVA_DOUBLE, row + j, slab.getAtIndex(JAVA_DOUBLE, wOff + j) * s.getAtIndex(JAVA_DOUBLE, row + j));
+            }
+        }
+    }
+
+    /** out = x * y element-wise over m elements (out may alias x). */
+    private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
+        for (long i = 0; i < m; i++) {
+            out.setAtIndex(JAVA_DOUBLE, i, x.getAtIndex(JAVA_DOUBLE, i) * y.getAtIndex(JAVA_DOUBLE, i));
+        }
+    }
+
+    /** out += x * y element-wise over m elements. */
+    private static void multiplyAdd(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
+        for (long i = 0; i < m; i++) {
+            out.setAtIndex(JAVA_DOUBLE, i, out.getAtIndex(JAVA_DOUBLE, i) + x.getAtIndex(JAVA_DOUBLE, i) * y.getAtIndex(JAVA_DOUBLE, i));
+        }
+    }
+
+    private static void checkRows(Workspace w, int rows) {
+        if (rows < 1 || rows > w.rows) {
+            throw new IllegalArgumentException("rows = " + rows + " outside 1.." + w.rows + " of the workspace");
+        }
+    }
+
+    private static void checkPairs(Workspace w, int n, int lastRow) {
+        if (n < 1 || n > w.pairs) {
+            throw new IllegalArgumentException("pairs = " + n + " outside 1.." + w.pairs + " of the workspace");
+        }
+        if (lastRow > w.rows) {
+            throw new IllegalArgumentException("pair rows reach " + lastRow + " > " + w.rows + " workspace rows");
+        }
+    }
+}
