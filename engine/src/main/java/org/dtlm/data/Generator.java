@@ -37,6 +37,9 @@ public final class Generator {
 
     /** The SPEC §6 data set of {@code task} for seed {@code seed}: default sizes, Δt and noise. */
     public static Dataset generate(Task task, long seed) {
+        if (task == null) {
+            throw new IllegalArgumentException("task: null");
+        }
         return generate(task, seed, task.trainTrajectories(), task.testTrajectories(), task.points());
     }
 
@@ -48,9 +51,28 @@ public final class Generator {
         if (task == null) {
             throw new IllegalArgumentException("task: null");
         }
+        return generate(task, seed, trainTrajectories, testTrajectories, points, task.noiseStd());
+    }
+
+    /**
+     * As {@link #generate(Task, long, int, int, int)} with training noise N(0, noiseStd²) instead of the task's;
+     * the trajectories (clean train, test) are the same for every noise level.
+     */
+    public static Dataset generate(Task task, long seed, int trainTrajectories, int testTrajectories, int points,
+            double noiseStd) {
+        if (task == null) {
+            throw new IllegalArgumentException("task: null");
+        }
         if (trainTrajectories < 1 || testTrajectories < 1 || points < 1) {
             throw new IllegalArgumentException("trainTrajectories/testTrajectories/points: " + trainTrajectories
                     + "/" + testTrajectories + "/" + points + " must all be >= 1");
+        }
+        if (!(noiseStd >= 0.0) || !Double.isFinite(noiseStd)) {
+            throw new IllegalArgumentException("noiseStd: " + noiseStd + " is not a finite value >= 0");
+        }
+        if (((long) trainTrajectories + testTrajectories) * points * task.dimension() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("trainTrajectories/testTrajectories/points: " + trainTrajectories
+                    + "/" + testTrajectories + "/" + points + " exceed the length of a Java array");
         }
         int d = task.dimension();
         int trajectories = trainTrajectories + testTrajectories;
@@ -76,17 +98,16 @@ public final class Generator {
         int trainLength = trainTrajectories * points * d;
         double[] trainClean = Arrays.copyOfRange(positions, 0, trainLength);
         double[] trainNoisy = trainClean.clone();
-        double sigma = task.noiseStd();
-        if (sigma > 0.0) {
+        if (noiseStd > 0.0) {
             for (int j = 0; j < trainLength; j++) {
-                trainNoisy[j] += sigma * noiseStream.nextGaussian();
+                trainNoisy[j] += noiseStd * noiseStream.nextGaussian();
             }
         }
         return new Dataset(task, seed, dt, points, trainTrajectories, testTrajectories, trainNoisy, trainClean,
                 Arrays.copyOfRange(velocities, 0, trainLength),
                 Arrays.copyOfRange(positions, trainLength, positions.length),
                 Arrays.copyOfRange(velocities, trainLength, velocities.length),
-                task.trueMass(), sigma);
+                task.trueMass(), noiseStd);
     }
 
     /**
