@@ -19,7 +19,10 @@ public interface Blas {
                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                double beta, MemorySegment c, long cOff, int ldc);
 
-    /** y = alpha op(A) x + beta y; A is m x n. */
+    /**
+     * y = alpha op(A) x + beta y; A is m x n as stored, x has n elements (m when transposed), y has m (n when
+     * transposed). When op(A) has no columns, y is still scaled by beta (reference BLAS would return untouched).
+     */
     void dgemv(boolean transA, int m, int n, double alpha, MemorySegment a, long aOff, int lda,
                MemorySegment x, long xOff, int incx, double beta, MemorySegment y, long yOff, int incy);
 

@@ -161,11 +161,23 @@ public final class OpenBlas implements Blas {
     public void dgemv(boolean transA, int m, int n, double alpha, MemorySegment a, long aOff, int lda,
                       MemorySegment x, long xOff, int incx, double beta, MemorySegment y, long yOff, int incy) {
         BlasArgs.dgemv(transA, m, n, a, aOff, lda, x, xOff, incx, y, yOff, incy);
+        if ((transA ? m : n) == 0) {
+            // CBLAS returns without touching y when A is empty; the contract (Blas#dgemv) is y = beta y.
+            scaleEmptyProduct(transA ? n : m, beta, y, yOff, incy);
+            return;
+        }
         try {
             DGEMV.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, m, n, alpha, at(a, aOff), lda,
                     at(x, xOff), incx, beta, at(y, yOff), incy);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    private static void scaleEmptyProduct(int lenY, double beta, MemorySegment y, long yOff, int incy) {
+        for (int i = 0; i < lenY; i++) {
+            long yi = yOff + (long) i * incy;
+            y.setAtIndex(JAVA_DOUBLE, yi, beta == 0.0 ? 0.0 : beta * y.getAtIndex(JAVA_DOUBLE, yi));
         }
     }
 
