@@ -1,0 +1,119 @@
+package org.dtlm.train;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import org.dtlm.nn.Mlp;
+import org.dtlm.nn.Parameters;
+import org.dtlm.nn.Workspace;
+import org.dtlm.potential.MassMatrix;
+import org.dtlm.potential.Model;
+import org.dtlm.scheme.Scheme;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+
+/**
+ * The training losses of SPEC §4-5 in acceleration form, with exact gradients with respect to every parameter:
+ * <ul>
+ * <li>proposed: mean over stencils and coordinates of (a^n + 1/2 M^{-1} [DG(q^{n+1}, q^n) + DG(q^n, q^{n-1})])^2;</li>
+ * <li>leapfrog: mean (a^n + M^{-1} grad V(q^n))^2;</li>
+ * <li>euler, symplectic-euler: mean ((vhat^{n+1} - vhat^n)/dt + M^{-1} grad V(q^n))^2.</li>
+ * </ul>
+ * The residual's cotangent flows back through M^{-1} (to the mass parameters) and through DG or grad V to the network
+ * by {@link Mlp#chainBackward} and {@link Mlp#forwardBackward} (the double backward). Preallocated for a batch
+ * capacity; one instance per thread.
+ */
+final class Loss implements AutoCloseable {
+    private final Arena arena = Arena.ofShared();
+    private final Model model;
+    private final Scheme scheme;
+    private final int d;
+    private final Workspace workspace;
+    private final MemorySegment g;     // (rows, d): DG of consecutive rows, or grad V at the centres
+    private final MemorySegment cot;   // (rows, d): dL/dG
+    private final double[] f, res, dMinv;
+
+    Loss(Model model, Scheme scheme, Batch batch) {
+        this.model = model;
+        this.scheme = scheme;
+        this.d = model.dimension();
+        int rows = batch.maxRows();
+        this.workspace = new Workspace(model.shape(), rows, rows);
+        this.g = arena.allocate(JAVA_DOUBLE, (long) rows * d);
+        this.cot = arena.allocate(JAVA_DOUBLE, (long) rows * d);
+        this.f = new double[d];
+        this.res = new double[d];
+        this.dMinv = new double[d * d];
+    }
+
+    /** The loss of the batch; adds its gradient with respect to every parameter into grad. */
+    double evaluate(Batch b, Parameters grad) {
+        Mlp mlp = model.mlp();
+        Parameters p = model.parameters();
+        MassMatrix mass = model.mass();
+        boolean proposed = scheme == Scheme.PROPOSED;
+        int rows = b.rows, n = b.stencils;
+        mlp.forward(workspace, p, b.points, 0, rows);
+        int chainRows = proposed ? rows - 1 : rows;
+        if (proposed) {
+            mlp.discreteGradient(workspace, p, 1, 0, chainRows, g, 0, true);   // g[k] = DG(row k+1, row k)
+        } else {
+            mlp.gradient(workspace, p, 0, rows, g, 0, true);
+        }
+        cot.asSlice(0, (long) chainRows * d * Double.BYTES).fill((byte) 0);
+        Arrays.fill(dMinv, 0);
+        double sum = 0, scale = 2.0 / ((double) n * d);
+        for (int s = 0; s < n; s++) {
+            int c = b.centres[s];
+            // the force term f = 1/2 [DG(q^{n+1}, q^n) + DG(q^n, q^{n-1})] or grad V(q^n); r = a + M^{-1} f
+            for (int i = 0; i < d; i++) f[i] = force(c, i, proposed);
+            for (int i = 0; i < d; i++) {
+                double ri = b.accel.getAtIndex(JAVA_DOUBLE, (long) s * d + i);
+                for (int j = 0; j < d; j++) ri += mass.inverse(i, j) * f[j];
+                res[i] = ri;
+                sum += ri * ri;
+            }
+            // R = dL/dr = 2 r/(n d); dL/dM^{-1} += R f^T; dL/df = M^{-T} R
+            for (int i = 0; i < d; i++) {
+                double Ri = scale * res[i];
+                for (int j = 0; j < d; j++) dMinv[i * d + j] += Ri * f[j];
+            }
+            for (int j = 0; j < d; j++) {
+                double df = 0;
+                for (int i = 0; i < d; i++) df += mass.inverse(i, j) * scale * res[i];
+                if (proposed) {
+                    addCot(c, j, 0.5 * df);
+                    addCot(c - 1, j, 0.5 * df);
+                } else {
+                    addCot(c, j, df);
+                }
+            }
+        }
+        mlp.zeroPreActivationGradients(workspace, rows);
+        if (proposed) {
+            mlp.chainBackward(workspace, p, grad, cot, 0, 1, 0, chainRows, false);
+        } else {
+            mlp.chainBackward(workspace, p, grad, cot, 0, 0, 0, chainRows, true);
+        }
+        mlp.forwardBackward(workspace, p, grad, b.points, 0, rows);
+        mass.backward(p, grad, dMinv);
+        return sum / ((double) n * d);
+    }
+
+    private double force(int centre, int i, boolean proposed) {
+        double at = g.getAtIndex(JAVA_DOUBLE, (long) centre * d + i);
+        return proposed ? 0.5 * (at + g.getAtIndex(JAVA_DOUBLE, (long) (centre - 1) * d + i)) : at;
+    }
+
+    private void addCot(int row, int j, double v) {
+        long at = (long) row * d + j;
+        cot.setAtIndex(JAVA_DOUBLE, at, cot.getAtIndex(JAVA_DOUBLE, at) + v);
+    }
+
+    @Override
+    public void close() {
+        workspace.close();
+        arena.close();
+    }
+}
