@@ -3,6 +3,7 @@ package org.dtlm.io;
 import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -38,20 +39,37 @@ public final class Npz {
                 if (entry.isDirectory() || !name.endsWith(".npy")) {
                     throw new IOException(source + ": entry '" + name + "' is not a .npy array");
                 }
-                CRC32 crc = new CRC32();
-                NdArray array;
-                try (CheckedInputStream in = new CheckedInputStream(new BufferedInputStream(zip.getInputStream(entry)), crc)) {
-                    array = Npy.read(in, source + "/" + name);
-                } catch (ZipException | EOFException e) {
-                    throw new IOException(source + ": corrupt archive: entry '" + name + "': " + e.getMessage(), e);
-                }
-                if (crc.getValue() != entry.getCrc()) {
-                    throw new IOException(source + ": corrupt archive: entry '" + name + "' fails its CRC check");
-                }
-                arrays.put(name.substring(0, name.length() - ".npy".length()), array);
+                arrays.put(name.substring(0, name.length() - ".npy".length()), readEntry(zip, entry, source));
             }
         }
         return arrays;
+    }
+
+    /** One entry, CRC checked; a bad .npy image in an entry that also fails its CRC is reported as archive damage. */
+    private static NdArray readEntry(ZipFile zip, ZipEntry entry, String source) throws IOException {
+        String name = entry.getName();
+        CRC32 crc = new CRC32();
+        try (CheckedInputStream in = new CheckedInputStream(new BufferedInputStream(zip.getInputStream(entry)), crc)) {
+            NdArray array = null;
+            IOException badArray = null;
+            try {
+                array = Npy.read(in, source + "/" + name);
+            } catch (ZipException | EOFException e) {
+                throw e;
+            } catch (IOException e) {
+                badArray = e;
+                in.transferTo(OutputStream.nullOutputStream()); // so that the CRC covers the whole entry
+            }
+            if (crc.getValue() != entry.getCrc()) {
+                throw new IOException(source + ": corrupt archive: entry '" + name + "' fails its CRC check", badArray);
+            }
+            if (badArray != null) {
+                throw badArray;
+            }
+            return array;
+        } catch (ZipException | EOFException e) {
+            throw new IOException(source + ": corrupt archive: entry '" + name + "': " + e.getMessage(), e);
+        }
     }
 
     /** Writes {@code arrays} as stored entries, in map order, atomically (see {@link NpzWriter}). */
