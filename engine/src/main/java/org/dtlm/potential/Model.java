@@ -17,6 +17,8 @@ import org.dtlm.nn.Parameters;
  */
 public final class Model implements AutoCloseable {
     public static final String ACTIVATION = "tanh";
+    /** How closely a file's Minv must match the M^{-1} of its raw mass parameters (a few roundings of softplus). */
+    static final double MASS_AGREEMENT = 1e-12;
 
     private final Arena arena = Arena.ofShared();
     private final Parameters parameters;
@@ -43,9 +45,11 @@ public final class Model implements AutoCloseable {
 
     /**
      * A model from given parameters (a model file): potential parameters in layout order, and M^{-1} from which the
-     * mass parameters are derived (SPEC §1), or which is kept verbatim for Kind.FIXED.
+     * mass parameters are derived (SPEC §1), or which is kept verbatim for Kind.FIXED. {@code massParameters}, if not
+     * null, are the raw mass parameters themselves (a bit-exact reload); M^{-1} must then agree with them.
      */
-    public static Model of(MlpShape shape, MassMatrix.Kind kind, double[] potentialParameters, double[] minv, Blas blas) {
+    public static Model of(MlpShape shape, MassMatrix.Kind kind, double[] potentialParameters, double[] minv,
+                           double[] massParameters, Blas blas) {
         Model model = new Model(shape, kind, kind == MassMatrix.Kind.FIXED ? minv : null, blas);
         ParameterLayout layout = model.parameters.layout();
         if (potentialParameters.length != layout.potentialSize()) {
@@ -54,6 +58,21 @@ public final class Model implements AutoCloseable {
         }
         for (int i = 0; i < potentialParameters.length; i++) model.parameters.set(i, potentialParameters[i]);
         model.mass.initialize(model.parameters, minv);
+        if (massParameters != null) {
+            if (massParameters.length != kind.parameters(shape.inputDim())) {
+                throw new IllegalArgumentException("Mparams has " + massParameters.length + " values, mass '" + kind.id()
+                        + "' needs " + kind.parameters(shape.inputDim()));
+            }
+            for (int i = 0; i < massParameters.length; i++) model.parameters.set(layout.mass() + i, massParameters[i]);
+            model.mass.update(model.parameters);
+            double[] derived = model.mass.inverse();
+            for (int i = 0; i < derived.length; i++) {
+                if (Math.abs(derived[i] - minv[i]) > MASS_AGREEMENT * (Math.abs(minv[i]) + 1)) {
+                    throw new IllegalArgumentException("Minv[" + i / shape.inputDim() + "][" + i % shape.inputDim() + "] = "
+                            + minv[i] + " disagrees with the " + derived[i] + " that Mparams give");
+                }
+            }
+        }
         return model;
     }
 
