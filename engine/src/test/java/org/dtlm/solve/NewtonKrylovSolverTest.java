@@ -28,8 +28,8 @@ class NewtonKrylovSolverTest {
      * (cond ≈ 4·10³ here); measured ≈ 3e-12.
      */
     private static final double BRATU_REFERENCE_TOL = 1e-11;
-    /** Bratu, n = 100: discrete against continuous solution, an O(h²) discretisation error (measured ≈ 1.6e-6). */
-    private static final double BRATU_DISCRETISATION_TOL = 1e-5;
+    /** Bratu, n = 100: discrete against continuous solution, an O(h²) discretisation error (measured 9.9e-6 ≈ 0.1 h²). */
+    private static final double BRATU_DISCRETISATION_TOL = 2e-5;
     /** Bound on ‖F_{k+1}‖/‖F_k‖² with a constant η = 1e-12 (measured ≤ 0.1). */
     private static final double QUADRATIC_CONSTANT = 1.0;
     /** Residual norms below this multiple of ε·scale are rounding noise and excluded from the quadratic ratios. */
@@ -38,6 +38,9 @@ class NewtonKrylovSolverTest {
     private static final double FD_AGREEMENT_TOL = 1e-11;
     /** Badly scaled block, solved with scaling: per-component relative error of x. */
     private static final double BADLY_SCALED_TOL = 1e-13;
+    /** Allocation test: this many consecutive solves must allocate nothing, within this many solves. */
+    private static final int ALLOCATION_FREE_RUN = 20;
+    private static final int MAX_WARMUP_SOLVES = 5000;
     private static final double BRATU_LAMBDA = 1.0;
     private static final int BRATU_N = 100;
 
@@ -474,16 +477,18 @@ class NewtonKrylovSolverTest {
         double[] x = new double[x0.length];
         MemorySegment segment = MemorySegment.ofArray(x);
         SolverStats stats = new SolverStats(system.blocks());
-        long allocated = Long.MAX_VALUE;
-        for (int round = 0; round < 2000 && allocated != 0; round++) {
+        // A warmed-up solve allocates nothing; JIT transitions (deoptimisation re-materialising scalar-replaced
+        // objects) may allocate a few bytes now and then, so ask for a run of consecutive allocation-free solves.
+        int consecutive = 0;
+        for (int round = 0; round < MAX_WARMUP_SOLVES && consecutive < ALLOCATION_FREE_RUN; round++) {
             System.arraycopy(x0, 0, x, 0, x.length);
             long before = threads.getCurrentThreadAllocatedBytes();
             solver.solve(segment, stats);
             long after = threads.getCurrentThreadAllocatedBytes();
-            long empty = threads.getCurrentThreadAllocatedBytes() - after; // the probe's own cost
-            allocated = after - before - empty;
+            long probe = threads.getCurrentThreadAllocatedBytes() - after; // the probe's own cost
+            consecutive = after - before - probe == 0 ? consecutive + 1 : 0;
         }
-        assertEquals(0, allocated, "bytes allocated by a warmed-up solve");
+        assertEquals(ALLOCATION_FREE_RUN, consecutive, "consecutive solves that allocated nothing");
         assertEquals(-1, stats.firstFailedBlock());
     }
 
