@@ -62,6 +62,7 @@ public final class NewtonKrylovSolver {
     private final double[] rhs;
     private final double[] krylovSolution;
     private final double[] step;
+    private final double[] scaled; // scratch for d_u ⊙ x and d_f ⊙ F
     // Per block, all (B).
     private final boolean[] running;
     private final boolean[] searching;
@@ -126,6 +127,7 @@ public final class NewtonKrylovSolver {
         rhs = new double[size];
         krylovSolution = new double[size];
         step = new double[size];
+        scaled = new double[size];
         running = new boolean[blocks];
         searching = new boolean[blocks];
         smallStep = new boolean[blocks];
@@ -246,7 +248,11 @@ public final class NewtonKrylovSolver {
                 }
             }
         }
-        MemorySegment.copy(x, 0, x0, JAVA_DOUBLE_UNALIGNED, 0, blocks * n);
+        for (int b = 0; b < blocks; b++) {
+            if (enabled == null || enabled[b]) {
+                MemorySegment.copy(x, b * n, x0, JAVA_DOUBLE_UNALIGNED, (long) b * n * Double.BYTES, n);
+            }
+        }
         this.stats = null;
         for (int b = 0; b < blocks; b++) {
             if ((enabled == null || enabled[b]) && !stats.status(b).converged()) {
@@ -288,9 +294,9 @@ public final class NewtonKrylovSolver {
             linearTolerance[b] = eta[b] * norm;
             for (int i = b * n; i < (b + 1) * n; i++) {
                 rhs[i] = -equationScale[i] * f[i];
-                krylovSolution[i] = unknownScale[i] * x[i]; // scratch for the norm of d_u x
+                scaled[i] = unknownScale[i] * x[i];
             }
-            iterateNorm[b] = BlockVectors.norm2(krylovSolution, b * n, n);
+            iterateNorm[b] = BlockVectors.norm2(scaled, b * n, n);
             iteration[b]++;
             stats.countNewton(b);
             any = true;
@@ -342,13 +348,13 @@ public final class NewtonKrylovSolver {
             }
             smallStep[b] = stepNorm <= options.xtol() * (1 + iterateNorm[b]);
             // ψ(λ) = ‖F(x + λδ)‖²/‖F(x)‖² has ψ'(0) = −2(1 − ρ²), ρ = ‖F + Jδ‖/‖F‖, because the GMRES residual is
-            // orthogonal to J δ; decrease = 1 − ρ² ∈ [0, 1].
+            // orthogonal to J δ (exactly within one cycle, nearly after restarts); decrease = 1 − ρ² ∈ [0, 1].
             double rho = linearResidual / residualNorm[b];
             decrease[b] = Math.max(0.0, 1.0 - rho * rho);
             lambda[b] = 1.0;
             backtracksThisStep[b] = 0;
-            if (!setTrialPoint(b)) {
-                finish(b, SolveStatus.LINE_SEARCH_STAGNATED);
+            if (!setTrialPoint(b)) { // x + δ rounds to x: converged if δ passes the step test, else stuck
+                finish(b, smallStep[b] ? SolveStatus.CONVERGED : SolveStatus.LINE_SEARCH_STAGNATED);
                 continue;
             }
             searching[b] = true;
@@ -426,12 +432,12 @@ public final class NewtonKrylovSolver {
         residualNorm[b] = scaledResidualNorm(b, evalResidual);
     }
 
-    /** ‖d_f ⊙ F_b‖ read from a native residual buffer (rhs row b is scratch: it is rebuilt before every GMRES). */
+    /** ‖d_f ⊙ F_b‖ read from a native residual buffer. */
     private double scaledResidualNorm(int b, MemorySegment residual) {
         for (int i = b * n; i < (b + 1) * n; i++) {
-            rhs[i] = equationScale[i] * residual.getAtIndex(JAVA_DOUBLE, i);
+            scaled[i] = equationScale[i] * residual.getAtIndex(JAVA_DOUBLE, i);
         }
-        return BlockVectors.norm2(rhs, b * n, n);
+        return BlockVectors.norm2(scaled, b * n, n);
     }
 
     private void evaluateResidual(boolean[] mask) {

@@ -421,6 +421,31 @@ class NewtonKrylovSolverTest {
     }
 
     @Test
+    void stepBelowRoundingConvergesByTheStepTestOrStagnates() {
+        // F(x) = (x − 1) − 1e-17 has its root between 1 and the next double; from x = 1 the Newton step rounds away.
+        PerBlockSystem.Block belowUlp = new PerBlockSystem.Block() {
+            @Override
+            public void residual(double[] f, double[] x) {
+                f[0] = (x[0] - 1) - 1e-17;
+            }
+
+            @Override
+            public void jacobianTimes(double[] jv, double[] x, double[] v) {
+                jv[0] = v[0];
+            }
+        };
+        double[] x = {1};
+        SolverStats stats = solve(new PerBlockSystem(1, belowUlp), NewtonKrylovOptions.DEFAULTS, x);
+        assertEquals(SolveStatus.CONVERGED, stats.status(0), "‖δ‖ = 1e-17 passes the step test");
+        assertEquals(1.0, x[0]);
+        assertEquals(1, stats.residualEvaluations(0));
+        x[0] = 1;
+        stats = solve(new PerBlockSystem(1, belowUlp), NewtonKrylovOptions.DEFAULTS.withTolerances(0, 0, 0), x);
+        assertEquals(SolveStatus.LINE_SEARCH_STAGNATED, stats.status(0), "no test can pass");
+        assertEquals(1.0, x[0]);
+    }
+
+    @Test
     void iterationLimitIsReported() {
         PerBlockSystem system = new PerBlockSystem(BRATU_N, TestProblems.bratu(BRATU_N, BRATU_LAMBDA));
         double[] u = new double[BRATU_N];
