@@ -36,8 +36,9 @@ import picocli.CommandLine.Option;
  * that is renamed into place when complete, so DIR either holds a whole data set or is untouched.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generate the ground-truth data of a task (SPEC §6) into a directory:",
-                "train.npy (noisy), test.npy, test_velocities.npy, meta.json."})
+        description = {"Generate the ground-truth data of a task (SPEC §6) into a directory.",
+                "Writes DIR/train.npy (noisy positions), test.npy (clean positions), test_velocities.npy and meta.json;",
+                "DIR appears complete or not at all."})
 final class GenerateCommand implements Callable<Integer> {
     static final String FORMAT = "dtlm-data/1";
     static final String TRAIN = "train.npy", TEST = "test.npy", TEST_VELOCITIES = "test_velocities.npy",
@@ -87,6 +88,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         requireAtLeast(threads, 1, "--threads");
         Path dir = out.toAbsolutePath().normalize();
+        if (Files.isSymbolicLink(dir) && Files.isDirectory(dir)) dir = dir.toRealPath(); // replace the directory, not the link
         boolean replace = checkTarget(dir);
 
         Dataset data = generate(t, nTrain, nTest, nPoints, noiseStd);
@@ -97,7 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
             Npy.write(staging.resolve(TRAIN), NdArray.of(data.trainPositions(), data.trainShape()));
             Npy.write(staging.resolve(TEST), NdArray.of(data.testPositions(), data.testShape()));
             Npy.write(staging.resolve(TEST_VELOCITIES), NdArray.of(data.testVelocities(), data.testShape()));
-            writeSynced(staging.resolve(META), JSON.writeValueAsBytes(meta(data)));
+            writeSynced(staging.resolve(META), (JSON.writeValueAsString(meta(data)) + "\n").getBytes(StandardCharsets.UTF_8));
             install(staging, dir, replace);
         } finally {
             deleteTree(staging);
@@ -119,7 +121,7 @@ final class GenerateCommand implements Callable<Integer> {
     private boolean checkTarget(Path dir) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return false;
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException(out + ": exists and is not a directory (nor may it be a symbolic link) (--out)");
+            throw new IllegalArgumentException(out + ": exists and is not a directory (--out)");
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path e : entries) {

@@ -166,6 +166,10 @@ class EvalCommandTest {
         }
     }
 
+    /**
+     * SPEC §2 (ii) through the command, with a partial last chunk. Relies on the ADD factor of equal pre-activations
+     * being exactly the sech^2 factor of grad V (TanhKernels), whatever the rows' places in the stacked pass.
+     */
     @Test
     void discreteGradientOfEqualPointsIsGradVBitForBitAcrossChunks() throws IOException {
         int b = EvalCommand.CHUNK_ROWS + 37; // a full chunk and a partial one

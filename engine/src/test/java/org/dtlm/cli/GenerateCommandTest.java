@@ -163,10 +163,16 @@ class GenerateCommandTest {
         assertRefused(generate("pendulum", 3, out, "--force"), "notes.txt");
         assertEquals("mine", Files.readString(out.resolve("notes.txt")));
         assertEquals(2, JSON.readTree(out.resolve("meta.json").toFile()).get("seed").asLong());
+        // a symbolic link to a directory: the directory is filled, the link stays
+        Path real = Files.createDirectory(dir.resolve("real")), link = Files.createSymbolicLink(dir.resolve("link"), real);
+        assertEquals(0, generate("pendulum", 4, link).exit());
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals(4, JSON.readTree(real.resolve("meta.json").toFile()).get("seed").asLong());
+        assertEquals(List.of("data", "link", "real"), names(dir));
         // nor is a file
         Path file = dir.resolve("file");
         Files.writeString(file, "x");
         assertRefused(generate("pendulum", 3, file, "--force"), "not a directory");
-        assertEquals(List.of("data", "file"), names(dir));
+        assertEquals(List.of("data", "file", "link", "real"), names(dir));
     }
 }
