@@ -92,9 +92,14 @@ final class GenerateCommand implements Callable<Integer> {
         boolean replace = checkTarget(dir);
 
         Dataset data = generate(t, nTrain, nTest, nPoints, noiseStd);
-        Files.createDirectories(dir.getParent());
         Path staging = sibling(dir, "tmp");
-        Files.createDirectory(staging);
+        try {
+            Files.createDirectories(dir.getParent());
+            Files.createDirectory(staging);
+        } catch (IOException e) {
+            throw new IOException(out + ": cannot create a directory in " + dir.getParent() + " ("
+                    + e.getClass().getSimpleName() + ")", e);
+        }
         try {
             Npy.write(staging.resolve(TRAIN), NdArray.of(data.trainPositions(), data.trainShape()));
             Npy.write(staging.resolve(TEST), NdArray.of(data.testPositions(), data.testShape()));
