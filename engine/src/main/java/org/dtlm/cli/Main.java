@@ -1,6 +1,8 @@
 package org.dtlm.cli;
 
 import java.io.PrintWriter;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,8 +22,12 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
+    /** The engine's own log records (e.g. the BLAS choice, which every command reports itself); -Ddtlm.verbose shows them. */
+    private static final Logger ENGINE_LOG = Logger.getLogger("org.dtlm");
+
     /** Runs the CLI and returns its exit code (tests call this). */
     public static int run(String... args) {
+        if (!Boolean.getBoolean("dtlm.verbose")) ENGINE_LOG.setLevel(Level.WARNING);
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
