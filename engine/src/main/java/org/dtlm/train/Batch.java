@@ -22,7 +22,7 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 final class Batch implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final Scheme scheme;
-    private final int d, capacity;
+    private final int d, capacity, maxRows;
     final MemorySegment points;  // (rows, d)
     final MemorySegment accel;   // (stencils, d)
     final int[] centres;         // (stencils): row of q^n in points
@@ -32,11 +32,21 @@ final class Batch implements AutoCloseable {
 
     /** share = false puts every stencil in a run of its own (the unshared evaluation, for tests). */
     Batch(Scheme scheme, int d, int capacity, boolean share) {
+        this(scheme, d, capacity, scheme == Scheme.PROPOSED ? 3 * capacity : capacity, share);
+    }
+
+    /**
+     * A batch whose fills never need more than maxRows points (e.g. every stencil of every trajectory, shared:
+     * {@link #fullRows}); the workspace of a {@link Loss} is sized by it.
+     */
+    Batch(Scheme scheme, int d, int capacity, int maxRows, boolean share) {
+        if (capacity < 1) throw new IllegalArgumentException("capacity = " + capacity + " must be >= 1");
+        if (maxRows < capacity) throw new IllegalArgumentException("maxRows = " + maxRows + " < capacity " + capacity);
         this.scheme = scheme;
         this.d = d;
         this.capacity = capacity;
+        this.maxRows = maxRows;
         this.share = share;
-        int maxRows = scheme == Scheme.PROPOSED ? 3 * capacity : capacity;
         points = arena.allocate(JAVA_DOUBLE, (long) maxRows * d);
         accel = arena.allocate(JAVA_DOUBLE, (long) capacity * d);
         centres = new int[capacity];
@@ -48,7 +58,13 @@ final class Batch implements AutoCloseable {
     }
 
     int maxRows() {
-        return scheme == Scheme.PROPOSED ? 3 * capacity : capacity;
+        return maxRows;
+    }
+
+    /** Rows of the shared batch of every stencil of trajectories of the given length: the whole runs, or the centres. */
+    static int fullRows(Scheme scheme, int trajectories, int points) {
+        int per = scheme.stencils(points);
+        return Math.multiplyExact(trajectories, scheme == Scheme.PROPOSED ? per + 2 : per);
     }
 
     /**
@@ -71,6 +87,7 @@ final class Batch implements AutoCloseable {
                     runTrajectory = tr;
                     runEnd = n - 2;
                 }
+                if (rows + n + 1 - runEnd > maxRows) throw new IllegalArgumentException("stencils need more than " + maxRows + " rows");
                 for (int k = runEnd + 1; k <= n + 1; k++) copyPoint(q, base + (long) k * d, rows++);
                 runEnd = Math.max(runEnd, n + 1);
                 centres[i] = rows - 1 - (runEnd - n);
