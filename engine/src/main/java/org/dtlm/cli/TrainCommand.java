@@ -98,6 +98,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (steps < 1) throw new IllegalArgumentException("--steps " + steps + ": must be >= 1");
+        if (!(lr > 0) || !Double.isFinite(lr)) throw new IllegalArgumentException("--lr " + lr + ": must be > 0 and finite");
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
+            throw new IllegalArgumentException("--weight-decay " + weightDecay + ": must be >= 0 and finite");
+        }
+        if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every " + checkpointEvery + ": must be >= 0");
         Scheme s = parseScheme();
         MassMatrix.Kind kind = parseMass();
         int batchSize = parseBatch();

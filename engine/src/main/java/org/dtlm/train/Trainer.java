@@ -113,12 +113,12 @@ public final class Trainer implements AutoCloseable {
                 drawTrajectory[i] = i / perTrajectory;
                 drawCentre[i] = 1 + i % perTrajectory;
             }
-            this.batch = new Batch(scheme, data.d(), n, Batch.fullRows(scheme, data.trajectories(), data.points()), true);
+            this.batch = new Batch(scheme, data.d(), n, Batch.fullRows(scheme, data.trajectories(), data.points()), Batch.Layout.RUNS);
             batch.fill(data.positions(), data.points(), data.dt(), drawTrajectory, drawCentre, n);
         } else {
             this.drawTrajectory = new int[options.batch()];
             this.drawCentre = new int[options.batch()];
-            this.batch = new Batch(scheme, data.d(), options.batch(), true);
+            this.batch = new Batch(scheme, data.d(), options.batch(), Batch.Layout.CHEAPER);
         }
         this.loss = new Loss(model, scheme, batch);
         model.setTraining(data.dt(), scheme.id());
@@ -163,15 +163,7 @@ public final class Trainer implements AutoCloseable {
     /** One step: draws the batch (unless full), zeroes the gradient, evaluates loss and gradient, updates. Returns the loss. */
     public double step() {
         int t = step + 1;
-        if (!options.fullBatch()) {
-            int n = options.batch();
-            for (int i = 0; i < n; i++) {
-                long s = draw(options.seed(), t, i, totalStencils);
-                drawTrajectory[i] = (int) (s / perTrajectory);
-                drawCentre[i] = 1 + (int) (s % perTrajectory);
-            }
-            batch.fill(data.positions(), data.points(), data.dt(), drawTrajectory, drawCentre, n);
-        }
+        if (!options.fullBatch()) drawBatch(t);
         grad.zero();
         double l = loss.evaluate(batch, grad);
         adam.update(model.parameters(), grad);
@@ -179,6 +171,17 @@ public final class Trainer implements AutoCloseable {
         step = t;
         lastLoss = l;
         return l;
+    }
+
+    /** Draws and lays out step t's minibatch. */
+    void drawBatch(int t) {
+        int n = options.batch();
+        for (int i = 0; i < n; i++) {
+            long s = draw(options.seed(), t, i, totalStencils);
+            drawTrajectory[i] = (int) (s / perTrajectory);
+            drawCentre[i] = 1 + (int) (s % perTrajectory);
+        }
+        batch.fill(data.positions(), data.points(), data.dt(), drawTrajectory, drawCentre, n);
     }
 
     /**
