@@ -16,8 +16,7 @@ import picocli.CommandLine.Command;
         subcommands = {CommandLine.HelpCommand.class,
                 GenerateCommand.class,
                 TrainCommand.class,
-                EvalCommand.class,
-                ExperimentCommand.class})
+                EvalCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
