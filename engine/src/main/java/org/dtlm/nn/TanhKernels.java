@@ -14,7 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * Element-wise tanh kernels of the forward pass and of ADD (SPEC §2) over native segments of doubles, offsets and
  * counts in elements. Each has a scalar reference (built from {@link Tanh}) and a Vector API path; the vector path
  * is the default, {@code -Ddtlm.vector=false} selects the scalar one. The vector path's lanes use the library's
- * vector tanh/exp, so it agrees with the scalar reference to a few ulps, not bit for bit; tails run the scalar code.
+ * vector exp/expm1 (tanh is built from expm1), so it agrees with the scalar reference to a few ulps, not bit for
+ * bit; tails run the scalar code.
  *
  * <p>Buffers of one forward pass come as a triple (a, t, o): pre-activations a, t = tanh a, o = omega(a) =
  * 1 - |tanh a|, all at the same offsets. A pair block reads x at xOff and y at yOff of the same triple.
@@ -52,8 +53,9 @@ public final class TanhKernels {
         long end = vectorEnd(n);
         for (long i = 0; i < end; i += L) {
             DoubleVector va = load(a, off + i);
-            va.lanewise(VectorOperators.TANH).intoMemorySegment(t, (off + i) * Double.BYTES, NO);
-            DoubleVector e = va.abs().mul(-2.0).lanewise(VectorOperators.EXP);
+            DoubleVector m2 = va.abs().mul(-2.0);
+            tanh(va, m2).intoMemorySegment(t, (off + i) * Double.BYTES, NO);
+            DoubleVector e = m2.lanewise(VectorOperators.EXP);
             e.add(e).div(e.add(1.0)).intoMemorySegment(o, (off + i) * Double.BYTES, NO);
         }
         for (long i = off + end; i < off + n; i++) {
@@ -61,6 +63,21 @@ public final class TanhKernels {
             put(t, i, Math.tanh(ai));
             put(o, i, Tanh.omega(ai));
         }
+    }
+
+    /**
+     * tanh x from m2 = -2|x|: tanh|x| = -expm1(m2)/(2 + expm1(m2)), no cancellation at small |x| and 1 at the
+     * saturation; the sign of x is copied in. The library's lane-wise TANH is not an intrinsic on this JDK (about ten
+     * times slower than EXPM1, and slower than scalar Math.tanh: bench/README.md), EXPM1 is.
+     */
+    private static DoubleVector tanh(DoubleVector x, DoubleVector m2) {
+        DoubleVector em = m2.lanewise(VectorOperators.EXPM1);
+        DoubleVector mag = em.neg().div(em.add(2.0));
+        return mag.reinterpretAsLongs().or(x.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles();
+    }
+
+    private static DoubleVector tanh(DoubleVector x) {
+        return tanh(x, x.abs().mul(-2.0));
     }
 
     /** s = sech^2 a (from t, o at off) into s at sOff; n elements. */
@@ -103,7 +120,7 @@ public final class TanhKernels {
             DoubleVector tx = load(t, xOff + i), ty = load(t, yOff + i);
             DoubleVector c = oneMinusTanhTanh(tx, load(o, xOff + i), ty, load(o, yOff + i));
             DoubleVector u = ax.sub(ay);
-            tanhc(u, u.lanewise(VectorOperators.TANH)).mul(c).intoMemorySegment(s, (sOff + i) * Double.BYTES, NO);
+            tanhc(u, tanh(u)).mul(c).intoMemorySegment(s, (sOff + i) * Double.BYTES, NO);
         }
         for (long i = end; i < n; i++) {
             long x = xOff + i, y = yOff + i;
@@ -122,9 +139,10 @@ public final class TanhKernels {
             DoubleVector ox = load(o, xOff + i), oy = load(o, yOff + i);
             DoubleVector c = oneMinusTanhTanh(tx, ox, ty, oy);
             DoubleVector u = ax.sub(ay);
-            DoubleVector th = u.lanewise(VectorOperators.TANH);
+            DoubleVector m2 = u.abs().mul(-2.0);
+            DoubleVector th = tanh(u, m2);
             DoubleVector tc = tanhc(u, th);
-            DoubleVector tcpc = tanhcPrime(u, th).mul(c);
+            DoubleVector tcpc = tanhcPrime(u, m2, th).mul(c);
             long b = (sOff + i) * Double.BYTES;
             tc.mul(c).intoMemorySegment(s, b, NO);
             tcpc.sub(tc.mul(sech2(tx, ox)).mul(ty)).intoMemorySegment(sa, b, NO);
@@ -150,9 +168,10 @@ public final class TanhKernels {
         return th.div(u).blend(1.0, zero);
     }
 
-    /** As {@link Tanh#tanhcPrime}: series branch for |u| <= 1, direct quotient beyond. */
-    private static DoubleVector tanhcPrime(DoubleVector u, DoubleVector th) {
-        DoubleVector sech2u = th.neg().fma(th, DoubleVector.broadcast(S, 1.0));
+    /** As {@link Tanh#tanhcPrime} (m2 = -2|u|, th = tanh u): series branch for |u| <= 1, direct quotient beyond. */
+    private static DoubleVector tanhcPrime(DoubleVector u, DoubleVector m2, DoubleVector th) {
+        DoubleVector e = m2.lanewise(VectorOperators.EXP), e1 = e.add(1.0);
+        DoubleVector sech2u = e.mul(4.0).div(e1.mul(e1));
         VectorMask<Double> small = u.abs().compare(VectorOperators.LE, 1.0);
         DoubleVector us = u.blend(0.0, small.not());
         DoubleVector z = us.mul(us).mul(4.0);
