@@ -2,9 +2,14 @@ package org.dtlm.nn;
 
 import java.lang.foreign.MemorySegment;
 
+import jdk.incubator.vector.DoubleVector;
 import org.dtlm.blas.Blas;
 
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static org.dtlm.nn.TanhKernels.L;
+import static org.dtlm.nn.TanhKernels.load;
+import static org.dtlm.nn.TanhKernels.store;
+import static org.dtlm.nn.TanhKernels.vectorEnd;
 
 /**
  * Hand-written passes of the potential network V(q) = w^T tanh(W_L ... tanh(W_1 q + b_1) ... + b_L) (SPEC §1) over
@@ -168,25 +173,29 @@ public final class Mlp {
     }
 
     /** For layer k: aBar_k[x rows] += eps u sa, aBar_k[y rows] += eps u sb (pointwise: only the first), then
-     *  eps *= s_k. u is the buffer u_k, or (u == null) the output weights broadcast over rows. */
+     *  eps *= s_k. u is the buffer u_k, or (u == null) the output weights broadcast over rows. eps: (n, h). */
     private static void factorBackward(Workspace w, int k, MemorySegment eps, MemorySegment u, MemorySegment slab,
                                        long outOff, int xRow, int yRow, int n, int h, boolean pointwise) {
         MemorySegment s = w.s[k], sa = w.sa[k], sb = w.sb[k], bar = w.aBar[k];
         long xBase = (long) xRow * h, yBase = (long) yRow * h;
+        long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
             long row = i * h;
-            for (int j = 0; j < h; j++) {
+            for (long j = 0; j < end; j += L) {
                 long e = row + j;
-                double ej = eps.getAtIndex(JAVA_DOUBLE, e);
-                double uj = u == null ? slab.getAtIndex(JAVA_DOUBLE, outOff + j) : u.getAtIndex(JAVA_DOUBLE, e);
-                double sigma = ej * uj;
-                long bx = xBase + e;
-                bar.setAtIndex(JAVA_DOUBLE, bx, bar.getAtIndex(JAVA_DOUBLE, bx) + sigma * sa.getAtIndex(JAVA_DOUBLE, e));
-                if (!pointwise) {
-                    long by = yBase + e;
-                    bar.setAtIndex(JAVA_DOUBLE, by, bar.getAtIndex(JAVA_DOUBLE, by) + sigma * sb.getAtIndex(JAVA_DOUBLE, e));
-                }
-                eps.setAtIndex(JAVA_DOUBLE, e, ej * s.getAtIndex(JAVA_DOUBLE, e));
+                DoubleVector ej = load(eps, e);
+                DoubleVector sigma = ej.mul(u == null ? load(slab, outOff + j) : load(u, e));
+                store(sigma.fma(load(sa, e), load(bar, xBase + e)), bar, xBase + e);
+                if (!pointwise) store(sigma.fma(load(sb, e), load(bar, yBase + e)), bar, yBase + e);
+                store(ej.mul(load(s, e)), eps, e);
+            }
+            for (long j = end; j < h; j++) {
+                long e = row + j;
+                double ej = get(eps, e);
+                double sigma = ej * (u == null ? get(slab, outOff + j) : get(u, e));
+                put(bar, xBase + e, Math.fma(sigma, get(sa, e), get(bar, xBase + e)));
+                if (!pointwise) put(bar, yBase + e, Math.fma(sigma, get(sb, e), get(bar, yBase + e)));
+                put(eps, e, ej * get(s, e));
             }
         }
     }
@@ -250,40 +259,53 @@ public final class Mlp {
             int h = shape.width(k), hn = shape.width(k + 1);
             blas.dgemm(false, false, n, h, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1), h,
                     0.0, w.tmpA, 0, h);
-            long m = (long) n * h;
-            MemorySegment dd = w.deltaDot[k], ud = w.tmpA, s = w.s[k], u = w.u[k], sd = w.aDot[k];
-            for (long i = 0; i < m; i++) {
-                dd.setAtIndex(JAVA_DOUBLE, i, ud.getAtIndex(JAVA_DOUBLE, i) * s.getAtIndex(JAVA_DOUBLE, i)
-                        + u.getAtIndex(JAVA_DOUBLE, i) * sd.getAtIndex(JAVA_DOUBLE, i));
-            }
+            productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], (long) n * h);
         }
         blas.dgemm(false, false, n, d, shape.width(0), 1.0, w.deltaDot[0], 0, shape.width(0), slab, layout.weight(0), d,
                 0.0, gDot, gdOff, d);
     }
 
     // ---------------------------------------------------------------------------------------- element-wise helpers
-    /** out[i, j] = w[j] s[i, j] for (n, h) row-major; w at wOff of the slab. */
+    // Vector API loops with scalar tails, as TanhKernels (-Ddtlm.vector=false runs the tails only).
+
+    private static double get(MemorySegment m, long i) {
+        return m.getAtIndex(JAVA_DOUBLE, i);
+    }
+
+    private static void put(MemorySegment m, long i, double v) {
+        m.setAtIndex(JAVA_DOUBLE, i, v);
+    }
+
+    /** out[i, j] = w[j] s[i, j]; out, s: (n, h) row-major; w: (h) at wOff of the slab. */
     private static void scaleColumns(MemorySegment out, MemorySegment s, MemorySegment slab, long wOff, int n, int h) {
+        long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
             long row = i * h;
-            for (int j = 0; j < h; j++) {
-                out.setAtIndex(JAVA_DOUBLE, row + j, slab.getAtIndex(JAVA_DOUBLE, wOff + j) * s.getAtIndex(JAVA_DOUBLE, row + j));
-            }
+            for (long j = 0; j < end; j += L) store(load(slab, wOff + j).mul(load(s, row + j)), out, row + j);
+            for (long j = end; j < h; j++) put(out, row + j, get(slab, wOff + j) * get(s, row + j));
         }
     }
 
     /** out = x * y element-wise over m elements (out may alias x). */
     private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
-        for (long i = 0; i < m; i++) {
-            out.setAtIndex(JAVA_DOUBLE, i, x.getAtIndex(JAVA_DOUBLE, i) * y.getAtIndex(JAVA_DOUBLE, i));
-        }
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) store(load(x, i).mul(load(y, i)), out, i);
+        for (long i = end; i < m; i++) put(out, i, get(x, i) * get(y, i));
     }
 
     /** out += x * y element-wise over m elements. */
     private static void multiplyAdd(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
-        for (long i = 0; i < m; i++) {
-            out.setAtIndex(JAVA_DOUBLE, i, out.getAtIndex(JAVA_DOUBLE, i) + x.getAtIndex(JAVA_DOUBLE, i) * y.getAtIndex(JAVA_DOUBLE, i));
-        }
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) store(load(x, i).fma(load(y, i), load(out, i)), out, i);
+        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(out, i)));
+    }
+
+    /** out = x y + z v element-wise over m elements. */
+    private static void productSum(MemorySegment out, MemorySegment x, MemorySegment y, MemorySegment z,
+                                   MemorySegment v, long m) {
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) store(load(x, i).fma(load(y, i), load(z, i).mul(load(v, i))), out, i);
+        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * get(v, i)));
     }
 
     private static void checkRows(Workspace w, int rows) {

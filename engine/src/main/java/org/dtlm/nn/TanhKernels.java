@@ -27,9 +27,9 @@ public final class TanhKernels {
     /** Whether the Vector API path is used (system property dtlm.vector, default true). */
     public static final boolean VECTORIZED = !"false".equals(System.getProperty("dtlm.vector"));
 
-    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
-    private static final ByteOrder NO = ByteOrder.nativeOrder();
+    static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+    static final ByteOrder NO = ByteOrder.nativeOrder();
 
     private static double get(MemorySegment m, long i) {
         return m.getAtIndex(JAVA_DOUBLE, i);
@@ -39,11 +39,18 @@ public final class TanhKernels {
         m.setAtIndex(JAVA_DOUBLE, i, v);
     }
 
-    private static DoubleVector load(MemorySegment m, long i) {
+    /** L lanes from element i of m. */
+    static DoubleVector load(MemorySegment m, long i) {
         return DoubleVector.fromMemorySegment(S, m, i * Double.BYTES, NO);
     }
 
-    private static long vectorEnd(long n) {
+    /** v into m from element i. */
+    static void store(DoubleVector v, MemorySegment m, long i) {
+        v.intoMemorySegment(m, i * Double.BYTES, NO);
+    }
+
+    /** End of the vector part of a loop over n elements (a multiple of L; 0 on the scalar path): the tail runs scalar. */
+    static long vectorEnd(long n) {
         return VECTORIZED ? n - n % L : 0;
     }
 
