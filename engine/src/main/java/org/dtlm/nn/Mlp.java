@@ -7,8 +7,8 @@ import org.dtlm.blas.Blas;
 
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static org.dtlm.nn.TanhKernels.L;
-import static org.dtlm.nn.TanhKernels.load;
-import static org.dtlm.nn.TanhKernels.store;
+import static org.dtlm.nn.TanhKernels.NO;
+import static org.dtlm.nn.TanhKernels.S;
 import static org.dtlm.nn.TanhKernels.vectorEnd;
 
 /**
@@ -182,12 +182,17 @@ public final class Mlp {
         for (long i = 0; i < n; i++) {
             long row = i * h;
             for (long j = 0; j < end; j += L) {
-                long e = row + j;
-                DoubleVector ej = load(eps, e);
-                DoubleVector sigma = ej.mul(u == null ? load(slab, outOff + j) : load(u, e));
-                store(sigma.fma(load(sa, e), load(bar, xBase + e)), bar, xBase + e);
-                if (!pointwise) store(sigma.fma(load(sb, e), load(bar, yBase + e)), bar, yBase + e);
-                store(ej.mul(load(s, e)), eps, e);
+                long e = (row + j) * Double.BYTES, ex = e + xBase * Double.BYTES, ey = e + yBase * Double.BYTES;
+                DoubleVector ej = DoubleVector.fromMemorySegment(S, eps, e, NO);
+                DoubleVector sigma = ej.mul(u == null ? DoubleVector.fromMemorySegment(S, slab, (outOff + j) * Double.BYTES, NO)
+                        : DoubleVector.fromMemorySegment(S, u, e, NO));
+                sigma.fma(DoubleVector.fromMemorySegment(S, sa, e, NO), DoubleVector.fromMemorySegment(S, bar, ex, NO))
+                        .intoMemorySegment(bar, ex, NO);
+                if (!pointwise) {
+                    sigma.fma(DoubleVector.fromMemorySegment(S, sb, e, NO), DoubleVector.fromMemorySegment(S, bar, ey, NO))
+                            .intoMemorySegment(bar, ey, NO);
+                }
+                ej.mul(DoubleVector.fromMemorySegment(S, s, e, NO)).intoMemorySegment(eps, e, NO);
             }
             for (long j = end; j < h; j++) {
                 long e = row + j;
@@ -266,7 +271,8 @@ public final class Mlp {
     }
 
     // ---------------------------------------------------------------------------------------- element-wise helpers
-    // Vector API loops with scalar tails, as TanhKernels (-Ddtlm.vector=false runs the tails only).
+    // Vector API loops with scalar tails, as TanhKernels (-Ddtlm.vector=false runs the tails only; why the loop bodies
+    // call the Vector API directly: the note in TanhKernels).
 
     private static double get(MemorySegment m, long i) {
         return m.getAtIndex(JAVA_DOUBLE, i);
@@ -281,7 +287,11 @@ public final class Mlp {
         long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
             long row = i * h;
-            for (long j = 0; j < end; j += L) store(load(slab, wOff + j).mul(load(s, row + j)), out, row + j);
+            for (long j = 0; j < end; j += L) {
+                long b = (row + j) * Double.BYTES;
+                DoubleVector.fromMemorySegment(S, slab, (wOff + j) * Double.BYTES, NO)
+                        .mul(DoubleVector.fromMemorySegment(S, s, b, NO)).intoMemorySegment(out, b, NO);
+            }
             for (long j = end; j < h; j++) put(out, row + j, get(slab, wOff + j) * get(s, row + j));
         }
     }
@@ -289,14 +299,22 @@ public final class Mlp {
     /** out = x * y element-wise over m elements (out may alias x). */
     private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
         long end = vectorEnd(m);
-        for (long i = 0; i < end; i += L) store(load(x, i).mul(load(y, i)), out, i);
+        for (long i = 0; i < end; i += L) {
+            long b = i * Double.BYTES;
+            DoubleVector.fromMemorySegment(S, x, b, NO).mul(DoubleVector.fromMemorySegment(S, y, b, NO))
+                    .intoMemorySegment(out, b, NO);
+        }
         for (long i = end; i < m; i++) put(out, i, get(x, i) * get(y, i));
     }
 
     /** out += x * y element-wise over m elements. */
     private static void multiplyAdd(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
         long end = vectorEnd(m);
-        for (long i = 0; i < end; i += L) store(load(x, i).fma(load(y, i), load(out, i)), out, i);
+        for (long i = 0; i < end; i += L) {
+            long b = i * Double.BYTES;
+            DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO),
+                    DoubleVector.fromMemorySegment(S, out, b, NO)).intoMemorySegment(out, b, NO);
+        }
         for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(out, i)));
     }
 
@@ -304,7 +322,12 @@ public final class Mlp {
     private static void productSum(MemorySegment out, MemorySegment x, MemorySegment y, MemorySegment z,
                                    MemorySegment v, long m) {
         long end = vectorEnd(m);
-        for (long i = 0; i < end; i += L) store(load(x, i).fma(load(y, i), load(z, i).mul(load(v, i))), out, i);
+        for (long i = 0; i < end; i += L) {
+            long b = i * Double.BYTES;
+            DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO).mul(DoubleVector.fromMemorySegment(S, v, b, NO));
+            DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO), zv)
+                    .intoMemorySegment(out, b, NO);
+        }
         for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * get(v, i)));
     }
 
