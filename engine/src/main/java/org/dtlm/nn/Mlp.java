@@ -58,26 +58,34 @@ public final class Mlp {
      */
     public void forward(Workspace w, Parameters p, MemorySegment x, long xOff, int rows) {
         checkRows(w, rows);
-        MemorySegment in = x;
-        long inOff = xOff;
         MemorySegment slab = p.slab();
-        for (int k = 0; k < layers; k++) {
-            int h = shape.width(k), f = shape.fanIn(k);
-            MemorySegment ak = w.a[k];
-            long bias = layout.bias(k);
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(slab, bias * Double.BYTES, ak, (long) r * h * Double.BYTES, (long) h * Double.BYTES);
+        int d = shape.inputDim();
+        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+            int m = Math.min(BLOCK, rows - r0);
+            MemorySegment in = x;
+            long inOff = xOff + (long) r0 * d;
+            for (int k = 0; k < layers; k++) {
+                int h = shape.width(k), f = shape.fanIn(k);
+                MemorySegment ak = w.a[k];
+                long bias = layout.bias(k), base = (long) r0 * h;
+                for (int r = 0; r < m; r++) {
+                    MemorySegment.copy(slab, bias * Double.BYTES, ak, (base + (long) r * h) * Double.BYTES,
+                            (long) h * Double.BYTES);
+                }
+                // a_k = h_{k-1} W_k^T + b_k: (m, f) x (f, h)
+                blas.dgemm(false, true, m, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, base, h);
+                TanhKernels.activate(w.t[k], w.o[k], ak, base, (long) m * h);
+                in = w.t[k];
+                inOff = base;
             }
-            // a_k = h_{k-1} W_k^T + b_k: (rows, f) x (f, h)
-            blas.dgemm(false, true, rows, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, 0, h);
-            TanhKernels.activate(w.t[k], w.o[k], ak, 0, (long) rows * h);
-            in = w.t[k];
-            inOff = 0;
+            // V = tanh(a_L) w: (m, H_L) x (H_L)
+            blas.dgemv(false, m, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
+                    0.0, w.value, r0, 1);
         }
-        // V = tanh(a_L) w: (rows, H_L) x (H_L)
-        blas.dgemv(false, rows, shape.lastWidth(), 1.0, in, 0, shape.lastWidth(), slab, layout.output(), 1,
-                0.0, w.value, 0, 1);
     }
+
+    /** Rows per block of a forward pass or a chain: the block's buffers stay in cache from one pass to the next. */
+    static final int BLOCK = Integer.getInteger("dtlm.block", 256);
 
     // ------------------------------------------------------------------------------------------------ the chains
     /**
@@ -86,15 +94,18 @@ public final class Mlp {
      */
     public void gradient(Workspace w, Parameters p, int row0, int n, MemorySegment g, long gOff, boolean derivatives) {
         checkPairs(w, n, row0 + n);
-        for (int k = 0; k < layers; k++) {
-            long h = shape.width(k);
-            if (derivatives) {
-                TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], 0, w.t[k], w.o[k], row0 * h, n * h);
-            } else {
-                TanhKernels.sech2(w.s[k], 0, w.t[k], w.o[k], row0 * h, n * h);
+        for (int i0 = 0; i0 < n; i0 += BLOCK) {
+            int m = Math.min(BLOCK, n - i0);
+            for (int k = 0; k < layers; k++) {
+                long h = shape.width(k);
+                if (derivatives) {
+                    TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], i0 * h, w.t[k], w.o[k], (row0 + i0) * h, m * h);
+                } else {
+                    TanhKernels.sech2(w.s[k], i0 * h, w.t[k], w.o[k], (row0 + i0) * h, m * h);
+                }
             }
+            chain(w, p, i0, m, g, gOff);
         }
-        chain(w, p, n, g, gOff);
     }
 
     /**
@@ -104,35 +115,40 @@ public final class Mlp {
     public void discreteGradient(Workspace w, Parameters p, int xRow, int yRow, int n, MemorySegment g, long gOff,
                                  boolean partials) {
         checkPairs(w, n, Math.max(xRow, yRow) + n);
-        for (int k = 0; k < layers; k++) {
-            long h = shape.width(k);
-            if (partials) {
-                TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], 0, w.a[k], w.t[k], w.o[k],
-                        xRow * h, yRow * h, n * h);
-            } else {
-                TanhKernels.dividedDifference(w.s[k], 0, w.a[k], w.t[k], w.o[k], xRow * h, yRow * h, n * h);
+        for (int i0 = 0; i0 < n; i0 += BLOCK) {
+            int m = Math.min(BLOCK, n - i0);
+            for (int k = 0; k < layers; k++) {
+                long h = shape.width(k), x = (xRow + i0) * h, y = (yRow + i0) * h;
+                if (partials) {
+                    TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], i0 * h, w.a[k], w.t[k], w.o[k],
+                            x, y, m * h);
+                } else {
+                    TanhKernels.dividedDifference(w.s[k], i0 * h, w.a[k], w.t[k], w.o[k], x, y, m * h);
+                }
             }
+            chain(w, p, i0, m, g, gOff);
         }
-        chain(w, p, n, g, gOff);
     }
 
-    /** g = W_1^T S_1 ... W_L^T S_L w per row, from the factors s_k in the workspace: delta_L = w * s_L,
-     *  u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1. */
-    private void chain(Workspace w, Parameters p, int n, MemorySegment g, long gOff) {
+    /** g = W_1^T S_1 ... W_L^T S_L w per row for the chain rows i0 .. i0 + m - 1, from the factors s_k in the
+     *  workspace: delta_L = w * s_L, u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1. */
+    private void chain(Workspace w, Parameters p, int i0, int m, MemorySegment g, long gOff) {
         MemorySegment slab = p.slab();
         int top = layers - 1;
         int ht = shape.width(top);
-        scaleColumns(w.delta[top], w.s[top], slab, layout.output(), n, ht);
+        scaleColumns(w.delta[top], w.s[top], (long) i0 * ht, slab, layout.output(), m, ht);
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1);
-            // u_k = delta_{k+1} W_{k+1}: (n, hn) x (hn, h)
-            blas.dgemm(false, false, n, h, hn, 1.0, w.delta[k + 1], 0, hn, slab, layout.weight(k + 1), h,
-                    0.0, w.u[k], 0, h);
-            multiply(w.delta[k], w.u[k], w.s[k], (long) n * h);
+            long base = (long) i0 * h;
+            // u_k = delta_{k+1} W_{k+1}: (m, hn) x (hn, h)
+            blas.dgemm(false, false, m, h, hn, 1.0, w.delta[k + 1], (long) i0 * hn, hn, slab, layout.weight(k + 1), h,
+                    0.0, w.u[k], base, h);
+            multiply(w.delta[k], w.u[k], w.s[k], base, (long) m * h);
         }
         int d = shape.inputDim(), h0 = shape.width(0);
-        // g = delta_1 W_1: (n, H_1) x (H_1, d)
-        blas.dgemm(false, false, n, d, h0, 1.0, w.delta[0], 0, h0, slab, layout.weight(0), d, 0.0, g, gOff, d);
+        // g = delta_1 W_1: (m, H_1) x (H_1, d)
+        blas.dgemm(false, false, m, d, h0, 1.0, w.delta[0], (long) i0 * h0, h0, slab, layout.weight(0), d, 0.0,
+                g, gOff + (long) i0 * d, d);
     }
 
     // -------------------------------------------------------------------------------------------- double backward
@@ -252,14 +268,14 @@ public final class Mlp {
                 blas.dgemm(false, true, n, h, d, 1.0, xDot, xdOff, d, slab, layout.weight(0), d, 0.0, w.aDot[0], 0, h);
             } else {
                 TanhKernels.sech2(w.tmpB, 0, w.t[k - 1], w.o[k - 1], (long) xRow * f, (long) n * f);
-                multiply(w.tmpA, w.aDot[k - 1], w.tmpB, (long) n * f);
+                multiply(w.tmpA, w.aDot[k - 1], w.tmpB, 0, (long) n * f);
                 blas.dgemm(false, true, n, h, f, 1.0, w.tmpA, 0, f, slab, layout.weight(k), f, 0.0, w.aDot[k], 0, h);
             }
         }
-        for (int k = 0; k < layers; k++) multiply(w.aDot[k], w.aDot[k], w.sa[k], (long) n * shape.width(k)); // now sDot_k
+        for (int k = 0; k < layers; k++) multiply(w.aDot[k], w.aDot[k], w.sa[k], 0, (long) n * shape.width(k)); // now sDot_k
         // chain tangents: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
         int top = layers - 1;
-        scaleColumns(w.deltaDot[top], w.aDot[top], slab, layout.output(), n, shape.width(top));
+        scaleColumns(w.deltaDot[top], w.aDot[top], 0, slab, layout.output(), n, shape.width(top));
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1);
             blas.dgemm(false, false, n, h, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1), h,
@@ -282,11 +298,12 @@ public final class Mlp {
         m.setAtIndex(JAVA_DOUBLE, i, v);
     }
 
-    /** out[i, j] = w[j] s[i, j]; out, s: (n, h) row-major; w: (h) at wOff of the slab. */
-    private static void scaleColumns(MemorySegment out, MemorySegment s, MemorySegment slab, long wOff, int n, int h) {
+    /** out[i, j] = w[j] s[i, j]; out, s: (n, h) row-major at element off; w: (h) at wOff of the slab. */
+    private static void scaleColumns(MemorySegment out, MemorySegment s, long off, MemorySegment slab, long wOff,
+                                     int n, int h) {
         long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
-            long row = i * h;
+            long row = off + i * h;
             for (long j = 0; j < end; j += L) {
                 long b = (row + j) * Double.BYTES;
                 DoubleVector.fromMemorySegment(S, slab, (wOff + j) * Double.BYTES, NO)
@@ -296,15 +313,15 @@ public final class Mlp {
         }
     }
 
-    /** out = x * y element-wise over m elements (out may alias x). */
-    private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
+    /** out = x * y element-wise over m elements from element off of each (out may alias x). */
+    private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long off, long m) {
         long end = vectorEnd(m);
         for (long i = 0; i < end; i += L) {
-            long b = i * Double.BYTES;
+            long b = (off + i) * Double.BYTES;
             DoubleVector.fromMemorySegment(S, x, b, NO).mul(DoubleVector.fromMemorySegment(S, y, b, NO))
                     .intoMemorySegment(out, b, NO);
         }
-        for (long i = end; i < m; i++) put(out, i, get(x, i) * get(y, i));
+        for (long i = off + end; i < off + m; i++) put(out, i, get(x, i) * get(y, i));
     }
 
     /** out += x * y element-wise over m elements. */
