@@ -59,7 +59,8 @@ public final class TanhKernels {
     // tanh needs both EXP (omega at saturation) and EXPM1 (tanh near 0). One reduction y = k ln2 + r, |r| <= ln2/2,
     // and one polynomial p = e^r - 1 give both, each with one rounding from p. The loops below compute ("exp pair"):
     //   y = max(-2|x|, Y_MIN);  k = round(y LOG2E) = (y LOG2E + SHIFTER) - SHIFTER;
-    //   r = (y - k LN2_HI) - k LN2_LO (two fmas);  p = r + r^2 (F2 + r (F3 + ... + r F13))  (Horner);
+    //   r = (y - k LN2_HI) - k LN2_LO (two fmas);  p = r + r^2 (F2 + r F3 + ... + r^11 F13), by Estrin's scheme
+    //   (pairs c_j + r c_{j+1}, then powers r^2, r^4, r^8: a third of Horner's dependent chain);
     //   q = 2^k: the bits of k + POW2_SHIFTER shifted left by 52 are 2^(k + 56), normal for k >= -1077; times 2^-56
     //   (exact down to the subnormals);
     //   e = exp y = q p + q;  em = expm1 y = q p + (q - 1).
@@ -96,9 +97,10 @@ public final class TanhKernels {
             DoubleVector y = va.abs().mul(-2.0).max(Y_MIN);
             DoubleVector k = y.mul(LOG2E).add(SHIFTER).sub(SHIFTER);
             DoubleVector r = k.lanewise(FMA, -LN2_LO, k.lanewise(FMA, -LN2_HI, y));
-            DoubleVector p = r.mul(r).fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r, F11).lanewise(FMA, r, F10)
-                    .lanewise(FMA, r, F9).lanewise(FMA, r, F8).lanewise(FMA, r, F7).lanewise(FMA, r, F6)
-                    .lanewise(FMA, r, F5).lanewise(FMA, r, F4).lanewise(FMA, r, F3).lanewise(FMA, r, F2), r);
+            DoubleVector r2 = r.mul(r), r4 = r2.mul(r2);
+            DoubleVector p = r2.fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10))
+                    .fma(r4.mul(r4), r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6)).lanewise(FMA, r4,
+                            r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2)))), r);
             DoubleVector q = k.add(POW2_SHIFTER).reinterpretAsLongs().lanewise(LSHL, 52).reinterpretAsDoubles()
                     .mul(POW2_DOWN);
             DoubleVector e = q.fma(p, q), em = q.fma(p, q.sub(1.0));
@@ -166,9 +168,10 @@ public final class TanhKernels {
             DoubleVector y = u.abs().mul(-2.0).max(Y_MIN);
             DoubleVector k = y.mul(LOG2E).add(SHIFTER).sub(SHIFTER);
             DoubleVector r = k.lanewise(FMA, -LN2_LO, k.lanewise(FMA, -LN2_HI, y));
-            DoubleVector p = r.mul(r).fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r, F11).lanewise(FMA, r, F10)
-                    .lanewise(FMA, r, F9).lanewise(FMA, r, F8).lanewise(FMA, r, F7).lanewise(FMA, r, F6)
-                    .lanewise(FMA, r, F5).lanewise(FMA, r, F4).lanewise(FMA, r, F3).lanewise(FMA, r, F2), r);
+            DoubleVector r2 = r.mul(r), r4 = r2.mul(r2);
+            DoubleVector p = r2.fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10))
+                    .fma(r4.mul(r4), r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6)).lanewise(FMA, r4,
+                            r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2)))), r);
             DoubleVector q = k.add(POW2_SHIFTER).reinterpretAsLongs().lanewise(LSHL, 52).reinterpretAsDoubles()
                     .mul(POW2_DOWN);
             // tanhc(u) = tanh|u|/|u| = -em/((1 + e) |u|), 1 at u = 0
@@ -200,9 +203,10 @@ public final class TanhKernels {
             DoubleVector y = u.abs().mul(-2.0).max(Y_MIN);
             DoubleVector k = y.mul(LOG2E).add(SHIFTER).sub(SHIFTER);
             DoubleVector r = k.lanewise(FMA, -LN2_LO, k.lanewise(FMA, -LN2_HI, y));
-            DoubleVector p = r.mul(r).fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r, F11).lanewise(FMA, r, F10)
-                    .lanewise(FMA, r, F9).lanewise(FMA, r, F8).lanewise(FMA, r, F7).lanewise(FMA, r, F6)
-                    .lanewise(FMA, r, F5).lanewise(FMA, r, F4).lanewise(FMA, r, F3).lanewise(FMA, r, F2), r);
+            DoubleVector r2 = r.mul(r), r4 = r2.mul(r2);
+            DoubleVector p = r2.fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10))
+                    .fma(r4.mul(r4), r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6)).lanewise(FMA, r4,
+                            r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2)))), r);
             DoubleVector q = k.add(POW2_SHIFTER).reinterpretAsLongs().lanewise(LSHL, 52).reinterpretAsDoubles()
                     .mul(POW2_DOWN);
             DoubleVector e = q.fma(p, q), w = DoubleVector.broadcast(S, 1.0).div(e.add(1.0));
