@@ -84,8 +84,9 @@ public final class Mlp {
         }
     }
 
-    /** Rows per block of a forward pass or a chain: the block's buffers stay in cache from one pass to the next. */
-    static final int BLOCK = Integer.getInteger("dtlm.block", 256);
+    /** Rows per block of a forward pass or a chain (system property dtlm.block, default 512): a block's buffers stay in
+     *  cache (L3) from one pass to the next; larger blocks mean fewer, larger GEMM calls. */
+    static final int BLOCK = Integer.getInteger("dtlm.block", 512);
 
     // ------------------------------------------------------------------------------------------------ the chains
     /**

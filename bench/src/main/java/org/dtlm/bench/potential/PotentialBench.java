@@ -51,8 +51,8 @@ public class PotentialBench {
     int d;
     @Param({"1", "16", "256", "4096"})
     int batch;
-    /** OpenBLAS threads (Blas#setNumThreads). */
-    @Param({"2"})
+    /** OpenBLAS threads (Blas#setNumThreads); bench/README.md also runs -p threads=2. */
+    @Param({"1"})
     int threads;
 
     Arena arena;
@@ -87,6 +87,7 @@ public class PotentialBench {
             xy.setAtIndex(JAVA_DOUBLE, (long) n * d + i, x + STEP * rng.nextGaussian());
         }
         g = arena.allocate(JAVA_DOUBLE, (long) n * d);
+        warmUp(shape, rng);
         a0 = arena.allocate(JAVA_DOUBLE, 2L * n * H);
         t0 = gaussian(rng, 2L * n * H, 0.5);
         a1 = arena.allocate(JAVA_DOUBLE, 2L * n * H);
@@ -94,6 +95,25 @@ public class PotentialBench {
         u0 = arena.allocate(JAVA_DOUBLE, (long) n * H);
         gd = arena.allocate(JAVA_DOUBLE, (long) n * d);
     }
+
+    /**
+     * Runs the three passes on WARM_PAIRS pairs WARM_CALLS times, so that C2 has compiled the vector kernels before the
+     * first warmup iteration: until then the Vector API runs uncompiled, hundreds of times slower, and at B = 4096 a
+     * few calls would fill JMH's warmup time.
+     */
+    private void warmUp(MlpShape shape, RandomGenerator rng) {
+        int n = WARM_PAIRS;
+        MemorySegment x = gaussian(rng, 2L * n * d, 1.0), out = arena.allocate(JAVA_DOUBLE, (long) n * d);
+        try (Workspace small = new Workspace(shape, 2 * n, n)) {
+            for (int i = 0; i < WARM_CALLS; i++) {
+                mlp.forward(small, params, x, 0, 2 * n);
+                mlp.gradient(small, params, 0, n, out, 0, false);
+                mlp.discreteGradient(small, params, 0, n, n, out, 0, false);
+            }
+        }
+    }
+
+    static final int WARM_PAIRS = 16, WARM_CALLS = 3000;
 
     private MemorySegment gaussian(RandomGenerator rng, long n, double scale) {
         MemorySegment s = arena.allocate(JAVA_DOUBLE, n);

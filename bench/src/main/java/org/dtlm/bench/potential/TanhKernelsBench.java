@@ -2,9 +2,13 @@ package org.dtlm.bench.potential;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.dtlm.nn.Init;
 import org.dtlm.nn.TanhKernels;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -37,6 +41,8 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 public class TanhKernelsBench {
     /** Elements of one block: B = 4096 pairs times H = 200 units. */
     static final long N = 4096L * 200;
+    static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    static final ByteOrder NO = ByteOrder.nativeOrder();
 
     Arena arena;
     // a, t, o: (2N), x block at 0, y block at N; s, sa, sb: (N)
@@ -79,6 +85,23 @@ public class TanhKernelsBench {
     private void dividedDifferenceWithPartials(Blackhole bh) {
         TanhKernels.dividedDifferenceWithPartials(s, sa, sb, 0, a, t, o, 0, n, n);
         bh.consume(sb.getAtIndex(JAVA_DOUBLE, 0));
+    }
+
+    /** The library's lane-wise TANH alone (what the kernels used before): t = tanh a over the block. */
+    @Benchmark
+    public void libraryTanhVector(Blackhole bh) {
+        for (long i = 0; i < n; i += S.length()) {
+            DoubleVector.fromMemorySegment(S, a, i * Double.BYTES, NO).lanewise(VectorOperators.TANH)
+                    .intoMemorySegment(t, i * Double.BYTES, NO);
+        }
+        bh.consume(t.getAtIndex(JAVA_DOUBLE, 0));
+    }
+
+    /** Scalar Math.tanh alone over the block. */
+    @Benchmark
+    public void mathTanhScalar(Blackhole bh) {
+        for (long i = 0; i < n; i++) t.setAtIndex(JAVA_DOUBLE, i, Math.tanh(a.getAtIndex(JAVA_DOUBLE, i)));
+        bh.consume(t.getAtIndex(JAVA_DOUBLE, 0));
     }
 
     @Benchmark
