@@ -113,7 +113,7 @@ public class PotentialBench {
         }
     }
 
-    static final int WARM_PAIRS = 16, WARM_CALLS = 3000;
+    static final int WARM_PAIRS = 16, WARM_CALLS = 300;
 
     private MemorySegment gaussian(RandomGenerator rng, long n, double scale) {
         MemorySegment s = arena.allocate(JAVA_DOUBLE, n);
