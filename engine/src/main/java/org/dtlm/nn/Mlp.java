@@ -195,26 +195,28 @@ public final class Mlp {
                                        long outOff, int xRow, int yRow, int n, int h, boolean pointwise) {
         MemorySegment s = w.s[k], sa = w.sa[k], sb = w.sb[k], bar = w.aBar[k];
         long xBase = (long) xRow * h, yBase = (long) yRow * h;
+        // u_k[i, j] at uSeg[uBase + i uStride + j]: the output weights have row stride 0 (no vector merges in the loop)
+        MemorySegment uSeg = u == null ? slab : u;
+        long uBase = u == null ? outOff : 0, uStride = u == null ? 0 : h;
         long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
-            long row = i * h;
+            long row = i * h, uRow = uBase + i * uStride;
             for (long j = 0; j < end; j += L) {
                 long e = (row + j) * Double.BYTES, ex = e + xBase * Double.BYTES, ey = e + yBase * Double.BYTES;
                 DoubleVector ej = DoubleVector.fromMemorySegment(S, eps, e, NO);
-                DoubleVector sigma = ej.mul(u == null ? DoubleVector.fromMemorySegment(S, slab, (outOff + j) * Double.BYTES, NO)
-                        : DoubleVector.fromMemorySegment(S, u, e, NO));
+                DoubleVector sigma = ej.mul(DoubleVector.fromMemorySegment(S, uSeg, (uRow + j) * Double.BYTES, NO));
                 sigma.fma(DoubleVector.fromMemorySegment(S, sa, e, NO), DoubleVector.fromMemorySegment(S, bar, ex, NO))
                         .intoMemorySegment(bar, ex, NO);
                 if (!pointwise) {
-                    sigma.fma(DoubleVector.fromMemorySegment(S, sb, e, NO), DoubleVector.fromMemorySegment(S, bar, ey, NO))
-                            .intoMemorySegment(bar, ey, NO);
+                    sigma.fma(DoubleVector.fromMemorySegment(S, sb, e, NO),
+                            DoubleVector.fromMemorySegment(S, bar, ey, NO)).intoMemorySegment(bar, ey, NO);
                 }
                 ej.mul(DoubleVector.fromMemorySegment(S, s, e, NO)).intoMemorySegment(eps, e, NO);
             }
             for (long j = end; j < h; j++) {
                 long e = row + j;
                 double ej = get(eps, e);
-                double sigma = ej * (u == null ? get(slab, outOff + j) : get(u, e));
+                double sigma = ej * get(uSeg, uRow + j);
                 put(bar, xBase + e, Math.fma(sigma, get(sa, e), get(bar, xBase + e)));
                 if (!pointwise) put(bar, yBase + e, Math.fma(sigma, get(sb, e), get(bar, yBase + e)));
                 put(eps, e, ej * get(s, e));
@@ -342,7 +344,8 @@ public final class Mlp {
         long end = vectorEnd(m);
         for (long i = 0; i < end; i += L) {
             long b = i * Double.BYTES;
-            DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO).mul(DoubleVector.fromMemorySegment(S, v, b, NO));
+            DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO)
+                    .mul(DoubleVector.fromMemorySegment(S, v, b, NO));
             DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO), zv)
                     .intoMemorySegment(out, b, NO);
         }

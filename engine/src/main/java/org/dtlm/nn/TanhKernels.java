@@ -49,7 +49,7 @@ public final class TanhKernels {
         m.setAtIndex(JAVA_DOUBLE, i, v);
     }
 
-    /** End of the vector part of a loop over n elements (a multiple of L; 0 on the scalar path): the tail runs scalar. */
+    /** End of the vector part of a loop over n elements (a multiple of L; 0 on the scalar path); the tail is scalar. */
     static long vectorEnd(long n) {
         return VECTORIZED ? n - n % L : 0;
     }
@@ -98,9 +98,10 @@ public final class TanhKernels {
             DoubleVector k = y.mul(LOG2E).add(SHIFTER).sub(SHIFTER);
             DoubleVector r = k.lanewise(FMA, -LN2_LO, k.lanewise(FMA, -LN2_HI, y));
             DoubleVector r2 = r.mul(r), r4 = r2.mul(r2);
-            DoubleVector p = r2.fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10))
-                    .fma(r4.mul(r4), r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6)).lanewise(FMA, r4,
-                            r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2)))), r);
+            DoubleVector lo = r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2));
+            DoubleVector mid = r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6));
+            DoubleVector hi = r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10));
+            DoubleVector p = r2.fma(hi.fma(r4.mul(r4), mid.fma(r4, lo)), r);
             DoubleVector q = k.add(POW2_SHIFTER).reinterpretAsLongs().lanewise(LSHL, 52).reinterpretAsDoubles()
                     .mul(POW2_DOWN);
             DoubleVector e = q.fma(p, q), em = q.fma(p, q.sub(1.0));
@@ -169,9 +170,10 @@ public final class TanhKernels {
             DoubleVector k = y.mul(LOG2E).add(SHIFTER).sub(SHIFTER);
             DoubleVector r = k.lanewise(FMA, -LN2_LO, k.lanewise(FMA, -LN2_HI, y));
             DoubleVector r2 = r.mul(r), r4 = r2.mul(r2);
-            DoubleVector p = r2.fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10))
-                    .fma(r4.mul(r4), r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6)).lanewise(FMA, r4,
-                            r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2)))), r);
+            DoubleVector lo = r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2));
+            DoubleVector mid = r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6));
+            DoubleVector hi = r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10));
+            DoubleVector p = r2.fma(hi.fma(r4.mul(r4), mid.fma(r4, lo)), r);
             DoubleVector q = k.add(POW2_SHIFTER).reinterpretAsLongs().lanewise(LSHL, 52).reinterpretAsDoubles()
                     .mul(POW2_DOWN);
             // tanhc(u) = tanh|u|/|u| = -em/((1 + e) |u|), 1 at u = 0
@@ -204,9 +206,10 @@ public final class TanhKernels {
             DoubleVector k = y.mul(LOG2E).add(SHIFTER).sub(SHIFTER);
             DoubleVector r = k.lanewise(FMA, -LN2_LO, k.lanewise(FMA, -LN2_HI, y));
             DoubleVector r2 = r.mul(r), r4 = r2.mul(r2);
-            DoubleVector p = r2.fma(r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10))
-                    .fma(r4.mul(r4), r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6)).lanewise(FMA, r4,
-                            r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2)))), r);
+            DoubleVector lo = r.lanewise(FMA, F5, F4).lanewise(FMA, r2, r.lanewise(FMA, F3, F2));
+            DoubleVector mid = r.lanewise(FMA, F9, F8).lanewise(FMA, r2, r.lanewise(FMA, F7, F6));
+            DoubleVector hi = r.lanewise(FMA, F13, F12).lanewise(FMA, r2, r.lanewise(FMA, F11, F10));
+            DoubleVector p = r2.fma(hi.fma(r4.mul(r4), mid.fma(r4, lo)), r);
             DoubleVector q = k.add(POW2_SHIFTER).reinterpretAsLongs().lanewise(LSHL, 52).reinterpretAsDoubles()
                     .mul(POW2_DOWN);
             DoubleVector e = q.fma(p, q), w = DoubleVector.broadcast(S, 1.0).div(e.add(1.0));
