@@ -52,26 +52,34 @@ public final class Mlp {
      * workspace's a_k, tanh a_k, omega(a_k) (rows, H_k) and value (rows).
      */
     public void forward(Workspace w, Parameters p, MemorySegment x, long xOff, int rows) {
-        checkRows(w, rows);
+        forward(w, p, x, xOff, 0, rows);
+    }
+
+    /**
+     * As {@link #forward(Workspace, Parameters, MemorySegment, long, int)}, into workspace rows row0 .. row0 + rows - 1,
+     * leaving the other rows as they are (e.g. a rollout keeps q^n in some rows while it iterates on q^{n+1}).
+     */
+    public void forward(Workspace w, Parameters p, MemorySegment x, long xOff, int row0, int rows) {
+        checkRows(w, row0 + rows);
         MemorySegment in = x;
         long inOff = xOff;
         MemorySegment slab = p.slab();
         for (int k = 0; k < layers; k++) {
             int h = shape.width(k), f = shape.fanIn(k);
             MemorySegment ak = w.a[k];
-            long bias = layout.bias(k);
+            long bias = layout.bias(k), at = (long) row0 * h;
             for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(slab, bias * Double.BYTES, ak, (long) r * h * Double.BYTES, (long) h * Double.BYTES);
+                MemorySegment.copy(slab, bias * Double.BYTES, ak, (at + (long) r * h) * Double.BYTES, (long) h * Double.BYTES);
             }
             // a_k = h_{k-1} W_k^T + b_k: (rows, f) x (f, h)
-            blas.dgemm(false, true, rows, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, 0, h);
-            TanhKernels.activate(w.t[k], w.o[k], ak, 0, (long) rows * h);
+            blas.dgemm(false, true, rows, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, at, h);
+            TanhKernels.activate(w.t[k], w.o[k], ak, at, (long) rows * h);
             in = w.t[k];
-            inOff = 0;
+            inOff = at;
         }
         // V = tanh(a_L) w: (rows, H_L) x (H_L)
-        blas.dgemv(false, rows, shape.lastWidth(), 1.0, in, 0, shape.lastWidth(), slab, layout.output(), 1,
-                0.0, w.value, 0, 1);
+        blas.dgemv(false, rows, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
+                0.0, w.value, row0, 1);
     }
 
     // ------------------------------------------------------------------------------------------------ the chains

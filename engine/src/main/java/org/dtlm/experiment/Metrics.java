@@ -1,0 +1,59 @@
+package org.dtlm.experiment;
+
+import org.dtlm.data.Task;
+
+/**
+ * The scores of SPEC §6 from rollouts and truth held as (trajectories, points, d) and (trajectories, points) arrays in
+ * C order, over the points n = first .. points - 1.
+ */
+final class Metrics {
+    private Metrics() {
+    }
+
+    /** Mean over trajectories, points n >= first and coordinates of (q - qTrue)^2. */
+    static double positionMse(double[] q, double[] qTrue, int trajectories, int points, int d, int first) {
+        double sum = 0;
+        for (int b = 0; b < trajectories; b++) {
+            for (int n = first; n < points; n++) {
+                for (int i = 0; i < d; i++) {
+                    int at = (b * points + n) * d + i;
+                    double e = q[at] - qTrue[at];
+                    sum += e * e;
+                }
+            }
+        }
+        return sum / ((double) trajectories * (points - first) * d);
+    }
+
+    /** Mean over trajectories and points n >= first of (H_true(q, M v) - H_true(qTrue, M vTrue))^2. */
+    static double energyMse(Task task, double[] q, double[] v, double[] qTrue, double[] vTrue,
+                            int trajectories, int points, int d, int first) {
+        double sum = 0;
+        for (int b = 0; b < trajectories; b++) {
+            for (int n = first; n < points; n++) {
+                int at = (b * points + n) * d;
+                double e = task.energyFromVelocity(q, at, v, at) - task.energyFromVelocity(qTrue, at, vTrue, at);
+                sum += e * e;
+            }
+        }
+        return sum / ((double) trajectories * (points - first));
+    }
+
+    /** Population variance over points n >= first of each trajectory's modeled energy, averaged over trajectories. */
+    static double modeledEnergyVariance(double[] energy, int trajectories, int points, int first) {
+        double total = 0;
+        int m = points - first;
+        for (int b = 0; b < trajectories; b++) {
+            double mean = 0;
+            for (int n = first; n < points; n++) mean += energy[b * points + n];
+            mean /= m;
+            double var = 0;
+            for (int n = first; n < points; n++) {
+                double e = energy[b * points + n] - mean;
+                var += e * e;
+            }
+            total += var / m;
+        }
+        return total / trajectories;
+    }
+}
