@@ -147,7 +147,7 @@ final class TrainCommand implements Callable<Integer> {
                 bar.stepTo(step);
                 long now = System.nanoTime();
                 if (now - lastMessage[0] >= BAR_MESSAGE_INTERVAL_NANOS || step == steps) {
-                    bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4e", loss));
+                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4e", loss));
                     lastMessage[0] = now;
                 }
             }, checkpointEvery > 0 ? checkpoint : null);

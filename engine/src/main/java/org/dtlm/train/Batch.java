@@ -86,8 +86,13 @@ final class Batch implements AutoCloseable {
      * points, d) C order. Any order and repeats are allowed; a repeated stencil counts twice in the loss.
      */
     void fill(double[] q, int points, double dt, int[] trajectory, int[] centre, int count) {
+        fill(q, points, dt, trajectory, centre, 0, count);
+    }
+
+    /** As {@link #fill(double[], int, double, int[], int[], int)} with the stencils from .. from + count - 1. */
+    void fill(double[] q, int points, double dt, int[] trajectory, int[] centre, int from, int count) {
         if (count < 1 || count > capacity) throw new IllegalArgumentException("stencils = " + count + " outside 1.." + capacity);
-        for (int i = 0; i < count; i++) keys[i] = (long) trajectory[i] * points + centre[i];
+        for (int i = 0; i < count; i++) keys[i] = (long) trajectory[from + i] * points + centre[from + i];
         Arrays.sort(keys, 0, count);
         stencils = count;
         if (scheme != Scheme.PROPOSED) {

@@ -123,6 +123,7 @@ public final class Checkpoint {
         options.put("lr", o.lr());
         options.put("weight-decay", o.weightDecay());
         options.put("seed", Long.toString(o.seed()));   // text: Jackson reads a small long back as an int node
+        options.put("threads", trainer.workers());       // the batch's shards: the sums' order
         options.put("mass", model.mass().kind().id());
         ArrayNode hidden = options.putArray("hidden");
         for (int w : model.shape().widths()) hidden.add(w);

@@ -49,6 +49,15 @@ final class Loss implements AutoCloseable {
 
     /** The loss of the batch; adds its gradient with respect to every parameter into grad. */
     double evaluate(Batch b, Parameters grad) {
+        return evaluate(b, grad, b.stencils);
+    }
+
+    /**
+     * The batch's share of the loss of a larger batch of {@code total} stencils split into parts (the mean's terms
+     * divided by total); adds its gradient with respect to every parameter into grad. Summing the shares and the
+     * gradients of the parts gives the loss and gradient of the whole.
+     */
+    double evaluate(Batch b, Parameters grad, int total) {
         Mlp mlp = model.mlp();
         Parameters p = model.parameters();
         MassMatrix mass = model.mass();
@@ -63,7 +72,7 @@ final class Loss implements AutoCloseable {
         }
         cot.asSlice(0, (long) chainRows * d * Double.BYTES).fill((byte) 0);
         Arrays.fill(dMinv, 0);
-        double sum = 0, scale = 2.0 / ((double) n * d);
+        double sum = 0, scale = 2.0 / ((double) total * d);
         for (int s = 0; s < n; s++) {
             int up = b.upper[s], lo = b.lower[s];
             // the force term f = 1/2 [DG(q^{n+1}, q^n) + DG(q^n, q^{n-1})] or grad V(q^n); r = a + M^{-1} f
@@ -98,7 +107,7 @@ final class Loss implements AutoCloseable {
         }
         mlp.forwardBackward(workspace, p, grad, b.points, 0, rows);
         mass.backward(p, grad, dMinv);
-        return sum / ((double) n * d);
+        return sum / ((double) total * d);
     }
 
     private double force(int up, int lo, int i, boolean proposed) {

@@ -1,10 +1,8 @@
 package org.dtlm.train;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
-import org.dtlm.nn.Parameters;
 import org.dtlm.potential.Model;
 import org.dtlm.scheme.Scheme;
 
@@ -15,8 +13,8 @@ import org.dtlm.scheme.Scheme;
  * <p>Batches: the full batch is every stencil of every trajectory, with DG pairs shared within a trajectory; a
  * minibatch is {@code batch} stencils drawn uniformly with replacement from all (trajectory, centre) stencils by a
  * stateless counter-based generator, so that step t's batch depends on (seed, t) alone: a run resumed from a
- * {@link Checkpoint} draws what the uninterrupted run drew. Same model, data and options give the same model bit for bit.
- * A step allocates nothing on the Java heap.
+ * {@link Checkpoint} draws what the uninterrupted run drew. Same model, data, options and number of workers give the
+ * same model bit for bit ({@link ShardedLoss}). A step allocates nothing on the Java heap.
  */
 public final class Trainer implements AutoCloseable {
     /** {@link Options#batch()} value meaning "every stencil". */
@@ -67,27 +65,28 @@ public final class Trainer implements AutoCloseable {
         void stepDone(int step, double loss);
     }
 
-    private final Arena arena = Arena.ofShared();
     private final Model model;
     private final TrainingData data;
     private final Options options;
+    private final int workers;
     private final Adam adam;
-    private final Batch batch;
-    private final Loss loss;
-    private final Parameters grad;
-    private final int perTrajectory;
-    private final long totalStencils;
-    private final int[] drawTrajectory, drawCentre;   // (batch): the stencils of the current minibatch
+    private final ShardedLoss loss;
     private final String initialSha256;
     private int step;
     private double lastLoss = Double.NaN;
 
+    /** A trainer evaluating each batch on the calling thread alone. */
+    public Trainer(Model model, TrainingData data, Options options) {
+        this(model, data, options, 1);
+    }
+
     /**
      * Prepares training of {@code model} (whose parameters are the starting point) on {@code data}; records dt and
      * the scheme in the model (SPEC §6: the model file says how it was trained). Checks that the data suit the
-     * scheme and the model.
+     * scheme and the model. With {@code workers} &gt; 1 every batch is split into that many shards evaluated in
+     * parallel (the BLAS should then run single-threaded); the model then depends on the number of workers too.
      */
-    public Trainer(Model model, TrainingData data, Options options) {
+    public Trainer(Model model, TrainingData data, Options options, int workers) {
         if (data.d() != model.dimension()) {
             throw new IllegalArgumentException(data.name() + ": positions have d = " + data.d() + " coordinates, the model has d = "
                     + model.dimension());
@@ -96,32 +95,11 @@ public final class Trainer implements AutoCloseable {
         this.model = model;
         this.data = data;
         this.options = options;
-        this.perTrajectory = options.scheme().stencils(data.points());
-        this.totalStencils = data.stencils(options.scheme());
+        this.workers = workers;
         this.initialSha256 = Checkpoint.sha256(model.parameters());
+        this.loss = new ShardedLoss(model, data, options, workers);
         this.adam = new Adam(model.parameters().layout(), Adam.Options.defaults(options.lr(), options.weightDecay()));
-        this.grad = Parameters.allocate(model.parameters().layout(), arena);
-        Scheme scheme = options.scheme();
-        if (options.fullBatch()) {
-            if (totalStencils > Integer.MAX_VALUE / 3) {
-                throw new IllegalArgumentException(data.name() + ": " + totalStencils + " stencils are too many for one full batch; use --batch");
-            }
-            int n = (int) totalStencils;
-            this.drawTrajectory = new int[n];
-            this.drawCentre = new int[n];
-            for (int i = 0; i < n; i++) {
-                drawTrajectory[i] = i / perTrajectory;
-                drawCentre[i] = 1 + i % perTrajectory;
-            }
-            this.batch = new Batch(scheme, data.d(), n, Batch.fullRows(scheme, data.trajectories(), data.points()), Batch.Layout.RUNS);
-            batch.fill(data.positions(), data.points(), data.dt(), drawTrajectory, drawCentre, n);
-        } else {
-            this.drawTrajectory = new int[options.batch()];
-            this.drawCentre = new int[options.batch()];
-            this.batch = new Batch(scheme, data.d(), options.batch(), Batch.Layout.CHEAPER);
-        }
-        this.loss = new Loss(model, scheme, batch);
-        model.setTraining(data.dt(), scheme.id());
+        model.setTraining(data.dt(), options.scheme().id());
     }
 
     public Model model() {
@@ -152,7 +130,12 @@ public final class Trainer implements AutoCloseable {
 
     /** Number of stencils in each step's batch. */
     public int batchStencils() {
-        return options.fullBatch() ? (int) totalStencils : options.batch();
+        return loss.stencils();
+    }
+
+    /** Worker threads the batches are shared out to (the number of shards, as asked or fewer for a small batch). */
+    public int workers() {
+        return workers;
     }
 
     /** SHA-256 of the parameters the trainer started from (a checkpoint's fingerprint of the initial model). */
@@ -163,25 +146,17 @@ public final class Trainer implements AutoCloseable {
     /** One step: draws the batch (unless full), zeroes the gradient, evaluates loss and gradient, updates. Returns the loss. */
     public double step() {
         int t = step + 1;
-        if (!options.fullBatch()) drawBatch(t);
-        grad.zero();
-        double l = loss.evaluate(batch, grad);
-        adam.update(model.parameters(), grad);
+        double l = loss.evaluate(t);
+        adam.update(model.parameters(), loss.gradient());
         model.parametersChanged();
         step = t;
         lastLoss = l;
         return l;
     }
 
-    /** Draws and lays out step t's minibatch. */
+    /** Draws and lays out step t's minibatch (on this thread; for tests). */
     void drawBatch(int t) {
-        int n = options.batch();
-        for (int i = 0; i < n; i++) {
-            long s = draw(options.seed(), t, i, totalStencils);
-            drawTrajectory[i] = (int) (s / perTrajectory);
-            drawCentre[i] = 1 + (int) (s % perTrajectory);
-        }
-        batch.fill(data.positions(), data.points(), data.dt(), drawTrajectory, drawCentre, n);
+        loss.drawBatch(t);
     }
 
     /**
@@ -245,8 +220,6 @@ public final class Trainer implements AutoCloseable {
     @Override
     public void close() {
         loss.close();
-        batch.close();
         adam.close();
-        arena.close();
     }
 }

@@ -95,7 +95,11 @@ class TrainerTest {
     }
 
     static double[] train(TrainingData data, Trainer.Options o, MassMatrix.Kind kind) throws IOException {
-        try (Model m = Model.create(SMALL, kind, 7, Blas.get()); Trainer t = new Trainer(m, data, o)) {
+        return train(data, o, kind, 1);
+    }
+
+    static double[] train(TrainingData data, Trainer.Options o, MassMatrix.Kind kind, int workers) throws IOException {
+        try (Model m = Model.create(SMALL, kind, 7, Blas.get()); Trainer t = new Trainer(m, data, o, workers)) {
             t.train((s, l) -> { }, null);
             return m.parameters().toArray();
         }
@@ -108,6 +112,59 @@ class TrainerTest {
             Trainer.Options o = new Trainer.Options(Scheme.PROPOSED, 25, batch, 1e-2, 1e-4, 5, 0);
             double[] a = train(data, o, MassMatrix.Kind.FULL), b = train(data, o, MassMatrix.Kind.FULL);
             assertArrayEquals(a, b, 0.0, "batch " + batch);
+        }
+    }
+
+    /** Shards sum the same terms in another order: the first step's loss and gradient agree to rounding. */
+    static final double SHARD_REL = 1e-12;
+
+    @Test
+    void shardsGiveTheLossAndGradientOfTheWholeBatch() {
+        TrainingData data = smallData(5, 30);
+        for (Scheme scheme : new Scheme[]{Scheme.PROPOSED, Scheme.LEAPFROG}) {
+            for (int batch : new int[]{Trainer.FULL_BATCH, 41}) {
+                Trainer.Options o = new Trainer.Options(scheme, 10, batch, 1e-2, 1e-4, 5, 0);
+                double[] whole = firstStep(data, o, 1), split = firstStep(data, o, 3);
+                for (int i = 0; i < whole.length; i++) {
+                    assertEquals(whole[i], split[i], SHARD_REL * Math.abs(whole[i]) + 1e-300,
+                            scheme.id() + " batch " + batch + (i == 0 ? " loss" : " dL/dtheta[" + (i - 1) + "]"));
+                }
+            }
+        }
+    }
+
+    /** The loss and the gradient of the first step: (1 + parameters). */
+    static double[] firstStep(TrainingData data, Trainer.Options o, int workers) {
+        try (Model m = Model.create(SMALL, MassMatrix.Kind.FULL, 7, Blas.get()); ShardedLoss loss = new ShardedLoss(m, data, o, workers)) {
+            assertEquals(workers, loss.shards());
+            double l = loss.evaluate(1);
+            double[] g = loss.gradient().toArray(), out = new double[g.length + 1];
+            out[0] = l;
+            System.arraycopy(g, 0, out, 1, g.length);
+            return out;
+        }
+    }
+
+    @Test
+    void shardedRunsAreReproducibleAndResumable(@TempDir Path dir) throws IOException {
+        TrainingData data = smallData(4, 30);
+        Trainer.Options o = new Trainer.Options(Scheme.PROPOSED, 30, 13, 1e-2, 1e-4, 5, 10);
+        double[] a = train(data, o, MassMatrix.Kind.DIAGONAL, 2), b = train(data, o, MassMatrix.Kind.DIAGONAL, 2);
+        assertArrayEquals(a, b, 0.0);
+        Path ckpt = dir.resolve("m.ckpt.npz");
+        try (Model m = Model.create(SMALL, MassMatrix.Kind.DIAGONAL, 7, Blas.get()); Trainer t = new Trainer(m, data, o, 2)) {
+            assertThrows(IllegalStateException.class, () -> t.train((s, l) -> {
+                if (s == 25) throw new IllegalStateException("killed");
+            }, ckpt));
+        }
+        try (Model m = Model.create(SMALL, MassMatrix.Kind.DIAGONAL, 7, Blas.get()); Trainer t = new Trainer(m, data, o, 1)) {
+            String message = assertThrows(IllegalArgumentException.class, () -> Checkpoint.restore(ckpt, t)).getMessage();
+            assertTrue(message.contains("--threads"), message);
+        }
+        try (Model m = Model.create(SMALL, MassMatrix.Kind.DIAGONAL, 7, Blas.get()); Trainer t = new Trainer(m, data, o, 2)) {
+            Checkpoint.restore(ckpt, t);
+            t.train((s, l) -> { }, null);
+            assertArrayEquals(a, m.parameters().toArray(), 0.0);
         }
     }
 

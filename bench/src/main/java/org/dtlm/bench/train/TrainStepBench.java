@@ -36,7 +36,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@code large}: minibatches of 4096 stencils from the same data.</li>
  * </ul>
  * {@link #gemms} replays, on scratch buffers, exactly the dgemm calls (shapes, transposes, leading dimensions) of one
- * step as recorded in setup, so that the step's GEMM GFLOP/s can be set against dgemm's own in the same run.
+ * unsharded step as recorded in setup, so that the step's GEMM GFLOP/s can be set against dgemm's own in the same run
+ * (with {@code parallel = blas}; with {@code shards} the replay runs on one BLAS thread and is no baseline).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,6 +54,13 @@ public class TrainStepBench {
     String scheme;
     @Param({"1", "2"})
     int threads;
+    /**
+     * How the threads are used: {@code blas}, one batch per step and OpenBLAS on {@code threads} threads;
+     * {@code shards}, the batch split into {@code threads} shards on as many Java threads, OpenBLAS single-threaded
+     * (what {@code dtlm train --threads} does).
+     */
+    @Param({"blas", "shards"})
+    String parallel;
 
     Model model;
     Trainer trainer;
@@ -61,7 +69,9 @@ public class TrainStepBench {
     @Setup(Level.Trial)
     public void setUp() {
         Blas blas = Blas.get();
-        blas.setNumThreads(threads);
+        boolean shards = parallel.equals("shards");
+        blas.setNumThreads(shards ? 1 : threads);
+        int workers = shards ? threads : 1;
         TrainingData data = data(setting);
         Trainer.Options options = options(setting, Scheme.parse(scheme));
         // record one step's dgemm calls on a twin model, then time the real one
@@ -72,7 +82,7 @@ public class TrainStepBench {
         }
         replay = recorder.replay();
         model = Model.create(MlpShape.of(data.d(), H, H), MassMatrix.Kind.IDENTITY, 0, blas);
-        trainer = new Trainer(model, data, options);
+        trainer = new Trainer(model, data, options, workers);
     }
 
     static TrainingData data(String setting) {
@@ -94,8 +104,8 @@ public class TrainStepBench {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        System.out.printf("%n[%s %s threads=%d] GEMM flops per step: %.4g in %d dgemm calls%n", setting, scheme, threads,
-                replay.flops(), replay.calls());
+        System.out.printf("%n[%s %s threads=%d %s] GEMM flops per step: %.4g in %d dgemm calls%n", setting, scheme, threads,
+                parallel, replay.flops(), replay.calls());
         trainer.close();
         model.close();
         replay.close();
