@@ -65,7 +65,17 @@ public class TanhKernelsBench {
         sa = arena.allocate(JAVA_DOUBLE, N);
         sb = arena.allocate(JAVA_DOUBLE, N);
         TanhKernels.activate(t, o, a, 0, 2 * N);
+        // C2 before the first warmup iteration (see PotentialBench#warmUp): many calls on a short block
+        for (int i = 0; i < WARM_CALLS; i++) {
+            TanhKernels.activate(t, o, a, 0, WARM_N);
+            TanhKernels.dividedDifference(s, 0, a, t, o, 0, N, WARM_N);
+            TanhKernels.dividedDifferenceWithPartials(s, sa, sb, 0, a, t, o, 0, N, WARM_N);
+        }
+        TanhKernels.activate(t, o, a, 0, 2 * N);
     }
+
+    static final int WARM_CALLS = 300;
+    static final long WARM_N = 4096;
 
     @TearDown(Level.Trial)
     public void tearDown() {
