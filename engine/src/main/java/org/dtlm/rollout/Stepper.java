@@ -8,9 +8,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.dtlm.nn.Mlp;
-import org.dtlm.nn.Parameters;
-import org.dtlm.nn.Workspace;
 import org.dtlm.potential.Model;
 import org.dtlm.scheme.Scheme;
 import org.dtlm.solve.NewtonKrylovSolver;
@@ -59,8 +56,6 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 public final class Stepper implements AutoCloseable {
 
     private final Model model;
-    private final Mlp mlp;
-    private final Parameters params;
     private final Scheme scheme;
     private final StepperOptions options;
     private final int trajectories;
@@ -71,10 +66,10 @@ public final class Stepper implements AutoCloseable {
     private final double[] mass;
 
     private final Arena arena = Arena.ofShared();
-    /** Forward rows [0, B) and [B, 2B): q^n in one region, the iterate (or next point) in the other. */
-    private final Workspace workspace;
-    private int currentRow0;
-    private int nextRow0;
+    /** The network passes; forward regions 0 and 1: q^n in one, the iterate (or the next point) in the other. */
+    private final ShardedNetwork network;
+    private int currentRegion;
+    private int nextRegion;
 
     // Native state, all (B, d). q: previous, current, next position; g: DG(q^{n+1}, q^n) ("next"), DG(q^n, q^{n-1})
     // ("current") and two older ones for the extrapolated guess; scratch: gradients, tangents.
@@ -124,15 +119,14 @@ public final class Stepper implements AutoCloseable {
             throw new IllegalArgumentException("trajectories must be >= 1, got " + trajectories);
         }
         this.trajectories = trajectories;
-        this.params = model.parameters();
-        this.mlp = new Mlp(params.layout(), new FewRowsBlas(model.mlp().blas(), params, arena));
         this.d = model.dimension();
         this.dt = options.dt();
         this.minv = model.mass().inverse();
         this.mass = model.mass().matrix();
-        this.workspace = new Workspace(model.shape(), 2 * trajectories, trajectories);
-        currentRow0 = 0;
-        nextRow0 = trajectories;
+        int threads = options.threads() > 0 ? options.threads() : model.mlp().blas().getNumThreads();
+        this.network = new ShardedNetwork(model, trajectories, threads, arena);
+        currentRegion = 0;
+        nextRegion = 1;
         qPrevious = allocate();
         qCurrent = allocate();
         qNext = allocate();
@@ -318,11 +312,11 @@ public final class Stepper implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ proposed
     /** Point 0: forward passes of q^0 and q^1, g = DG(q^1, q^0); outputs of point 0. */
     private void startProposed() {
-        currentRow0 = 0;
-        nextRow0 = trajectories;
-        mlp.forward(workspace, params, qCurrent, 0, currentRow0, trajectories);
-        mlp.forward(workspace, params, qNext, 0, nextRow0, trajectories);
-        mlp.discreteGradient(workspace, params, nextRow0, currentRow0, trajectories, gNext, 0, false);
+        currentRegion = 0;
+        nextRegion = 1;
+        network.forward(currentRegion, qCurrent);
+        network.forward(nextRegion, qNext);
+        network.discreteGradient(nextRegion, currentRegion, gNext, false);
         knownDiscreteGradients = 1;
         proposedOutputs(0);
     }
@@ -341,9 +335,9 @@ public final class Stepper implements AutoCloseable {
         gOlder = gCurrent;
         gCurrent = gNext;
         gNext = g;
-        int r = currentRow0;
-        currentRow0 = nextRow0;
-        nextRow0 = r;
+        int r = currentRegion;
+        currentRegion = nextRegion;
+        nextRegion = r;
 
         initialGuess();
         solver.solve(qNext, enabled, stepStats);
@@ -368,7 +362,7 @@ public final class Stepper implements AutoCloseable {
         boolean extrapolate = options.guess() == StepperOptions.InitialGuess.EXTRAPOLATED && knownDiscreteGradients >= 3;
         if (!extrapolate) {
             // leapfrog: x0 = 2q^n - q^{n-1} - dt^2 M^{-1} grad V(q^n)
-            mlp.gradient(workspace, params, currentRow0, trajectories, gradient, 0, false);
+            network.gradient(currentRegion, gradient);
         }
         for (int b = 0; b < trajectories; b++) {
             if (!enabled[b]) {
@@ -391,11 +385,10 @@ public final class Stepper implements AutoCloseable {
 
     /**
      * The outputs of point m from q^m (qCurrent), q^{m+1} (qNext), g = DG(q^{m+1}, q^m) (gNext) and V at both
-     * (workspace values of the current and next regions). A failed trajectory reads NaN, but its position while q^m
+     * (the current and next forward regions). A failed trajectory reads NaN, but its position while q^m
      * is known.
      */
     private void proposedOutputs(long m) {
-        MemorySegment values = workspace.value();
         for (int b = 0; b < trajectories; b++) {
             if (!enabled[b]) {
                 boolean positionKnown = failedPoint[b] > m;
@@ -420,7 +413,7 @@ public final class Stepper implements AutoCloseable {
                 qOut[b * d + i] = qi;
                 vOut[b * d + i] = ui + 0.5 * dt * mg;
             }
-            double potential = values.getAtIndex(JAVA_DOUBLE, currentRow0 + b) + values.getAtIndex(JAVA_DOUBLE, nextRow0 + b);
+            double potential = network.value(currentRegion, b) + network.value(nextRegion, b);
             energyOut[b] = 0.5 * kinetic + dt * dt / 8 * correction + 0.5 * potential;
         }
     }
@@ -444,8 +437,8 @@ public final class Stepper implements AutoCloseable {
 
         @Override
         public void residual(MemorySegment f, MemorySegment x, boolean[] active) {
-            mlp.forward(workspace, params, x, 0, nextRow0, trajectories);
-            mlp.discreteGradient(workspace, params, nextRow0, currentRow0, trajectories, gNext, 0, true);
+            network.forward(nextRegion, x);
+            network.discreteGradient(nextRegion, currentRegion, gNext, true);
             double c = 0.5 * dt * dt;
             for (int b = 0; b < trajectories; b++) {
                 double norm2 = 0;
@@ -469,7 +462,7 @@ public final class Stepper implements AutoCloseable {
 
         @Override
         public void jacobianTimes(MemorySegment jv, MemorySegment x, MemorySegment v, boolean[] active) {
-            mlp.chainTangent(workspace, params, nextRow0, trajectories, v, 0, tangent, 0);
+            network.tangent(nextRegion, v, tangent);
             double c = 0.5 * dt * dt;
             for (int b = 0; b < trajectories; b++) {
                 for (int i = 0; i < d; i++) {
@@ -507,8 +500,8 @@ public final class Stepper implements AutoCloseable {
         qPrevious = qCurrent;
         qCurrent = qNext;
         qNext = oldest;
-        mlp.forward(workspace, params, qCurrent, 0, 0, trajectories);
-        mlp.gradient(workspace, params, 0, trajectories, gradient, 0, false);
+        network.forward(0, qCurrent);
+        network.gradient(0, gradient);
         double h2 = dt * dt;
         for (int b = 0; b < trajectories; b++) {
             for (int i = 0; i < d; i++) {
@@ -532,7 +525,7 @@ public final class Stepper implements AutoCloseable {
     private void stepVelocity(boolean symplectic) {
         long next = point + 1;
         if (point >= 1) {
-            mlp.gradient(workspace, params, 0, trajectories, gradient, 0, false);
+            network.gradient(0, gradient);
             for (int b = 0; b < trajectories; b++) {
                 for (int i = 0; i < d; i++) {
                     double force = 0;
@@ -551,16 +544,15 @@ public final class Stepper implements AutoCloseable {
         velocityNext = swap;
         checkFinite(qCurrent, next);
         checkFinite(velocity, next);
-        mlp.forward(workspace, params, qCurrent, 0, 0, trajectories);
+        network.forward(0, qCurrent);
         explicitOutputs(next);
     }
 
     /**
-     * Outputs of point m of an explicit scheme from qCurrent, velocity and the workspace values of rows [0, B):
+     * Outputs of point m of an explicit scheme from qCurrent, velocity and V in forward region 0:
      * E = 1/2 v^T M v + V(q). A failed trajectory reads NaN, but its position while q^m is known.
      */
     private void explicitOutputs(long m) {
-        MemorySegment values = workspace.value();
         for (int b = 0; b < trajectories; b++) {
             boolean live = enabled[b];
             boolean positionKnown = live || failedPoint[b] > m;
@@ -572,7 +564,7 @@ public final class Stepper implements AutoCloseable {
                 qOut[b * d + i] = positionKnown ? get(qCurrent, b, i) : Double.NaN;
                 vOut[b * d + i] = live ? vi : Double.NaN;
             }
-            energyOut[b] = live ? 0.5 * kinetic + values.getAtIndex(JAVA_DOUBLE, b) : Double.NaN;
+            energyOut[b] = live ? 0.5 * kinetic + network.value(0, b) : Double.NaN;
         }
     }
 
@@ -634,14 +626,14 @@ public final class Stepper implements AutoCloseable {
         if (point < 0) throw new IllegalStateException("Stepper not started: call start(...) first");
     }
 
-    /** Releases the native workspace; further calls throw IllegalStateException. */
+    /** Releases the native workspaces and the shard threads; further calls throw IllegalStateException. */
     @Override
     public void close() {
         enter();
         try {
             if (!closed) {
                 closed = true;
-                workspace.close();
+                network.close();
                 arena.close();
             }
         } finally {
