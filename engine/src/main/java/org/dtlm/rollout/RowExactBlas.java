@@ -1,0 +1,383 @@
+package org.dtlm.rollout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import org.dtlm.blas.Blas;
+import org.dtlm.nn.MlpShape;
+import org.dtlm.nn.ParameterLayout;
+import org.dtlm.nn.Parameters;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+
+/**
+ * The BLAS of a rollout's network passes: every product in Java, each element of the result one fused multiply-add
+ * chain over k in increasing order, starting from 0 (beta = 0) or from the element of C (beta = 1), so that a row's
+ * result is the same bits whatever the other rows of the call, their number, the tiling and the threads
+ * ({@code RowExactBlasTest} checks it against a plain {@code Math.fma} loop, STYLE 4).
+ *
+ * <p>Why not OpenBLAS. Its dgemm computes most rows by that very chain, but a row left alone in the tail of a thread's
+ * partition goes through another kernel and another order (measured: m = 3, row 2; m = 20 on two threads, rows 4, 9,
+ * 14, 19), so a trajectory's bits would depend on the batch it rides in; and with one or two rows it spends ~45 µs
+ * packing the 200 x 200 weights for ~5 µs of arithmetic (bench/README.md, ## Rollouts).
+ *
+ * <p>The weights W_k of the model are transposed once, here (a snapshot: the model must not change while this is in
+ * use), so that every product streams contiguous rows of B. Products with a transposed A (training only) and other
+ * routines are delegated. Stateless after construction: any number of threads may share it.
+ */
+final class RowExactBlas implements Blas {
+
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final long VB = (long) L * Double.BYTES;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    private final Blas delegate;
+    private final long slabAddress;
+    private final long[] weightOffsets;
+    /** W_k^T, (fanIn_k, H_k) row-major, per hidden layer k. */
+    private final MemorySegment[] transposed;
+
+    RowExactBlas(Blas delegate, Parameters parameters, Arena arena) {
+        this.delegate = delegate;
+        ParameterLayout layout = parameters.layout();
+        MlpShape shape = layout.shape();
+        MemorySegment slab = parameters.slab();
+        slabAddress = slab.address();
+        int layers = shape.layers();
+        weightOffsets = new long[layers];
+        transposed = new MemorySegment[layers];
+        for (int k = 0; k < layers; k++) {
+            int h = shape.width(k), f = shape.fanIn(k);
+            long w = layout.weight(k);
+            weightOffsets[k] = w;
+            MemorySegment t = arena.allocate((long) f * h * Double.BYTES, 64);
+            for (int j = 0; j < h; j++) {
+                for (int p = 0; p < f; p++) {
+                    t.setAtIndex(JAVA_DOUBLE, (long) p * h + j, slab.getAtIndex(JAVA_DOUBLE, w + (long) j * f + p));
+                }
+            }
+            transposed[k] = t;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ dgemm
+    @Override
+    public void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+                      MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                      double beta, MemorySegment c, long cOff, int ldc) {
+        if (transA || alpha != 1.0 || (beta != 0.0 && beta != 1.0)) {
+            delegate.dgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
+        checkDgemm(transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+        if (m == 0 || n == 0) return;
+        boolean accumulate = beta == 1.0;
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) c.asSlice((cOff + (long) i * ldc) * Double.BYTES, (long) n * Double.BYTES).fill((byte) 0);
+            }
+            return;
+        }
+        if (transB) {
+            int layer = weightLayer(b, bOff, n, k, ldb);
+            if (layer < 0) {
+                stridedProduct(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+                return;
+            }
+            b = transposed[layer];
+            bOff = 0;
+            ldb = n;
+        }
+        product(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+    }
+
+    /** The hidden layer whose weight W_k (H_k x fanIn_k, row-major in the slab) is this transposed B operand, or -1. */
+    private int weightLayer(MemorySegment b, long bOff, int n, int k, int ldb) {
+        if (b.address() != slabAddress) return -1;
+        for (int layer = 0; layer < weightOffsets.length; layer++) {
+            if (weightOffsets[layer] == bOff && ldb == k && transposed[layer].byteSize() == (long) n * k * Double.BYTES) {
+                return layer;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 4 rows x 3 or 1 vectors of
+     * columns, then single rows, then scalar columns; the tile changes the schedule, never an element's chain.
+     */
+    private static void product(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff,
+                                int ldb, boolean accumulate, MemorySegment c, long cOff, int ldc) {
+        int vectorEnd = n - n % L;
+        if (!accumulate) {
+            // every chain starts from the element of C: zero it first (beta = 0 must not read what C held)
+            for (int i = 0; i < m; i++) {
+                long ci = cOff + (long) i * ldc;
+                for (int j = 0; j < vectorEnd; j += L) DoubleVector.zero(S).intoMemorySegment(c, (ci + j) * Double.BYTES, NO);
+                for (int j = vectorEnd; j < n; j++) c.setAtIndex(JAVA_DOUBLE, ci + j, 0.0);
+            }
+        }
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
+            int j = 0;
+            for (; j + 3 * L <= vectorEnd; j += 3 * L) tile4x3(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
+            for (; j + L <= vectorEnd; j += L) tile4x1(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
+            for (int r = 0; r < 4; r++) scalarColumns(vectorEnd, n, k, a, ai + (long) r * lda, b, bOff, ldb, c, ci + (long) r * ldc);
+        }
+        for (; i < m; i++) {
+            long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
+            int j = 0;
+            for (; j + 4 * L <= vectorEnd; j += 4 * L) tile1x4(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            for (; j + L <= vectorEnd; j += L) tile1x1(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            scalarColumns(vectorEnd, n, k, a, ai, b, bOff, ldb, c, ci);
+        }
+    }
+
+    // The tiles spell every vector operation out: a helper that takes or returns a vector, once not inlined into a
+    // large caller, boxes it on the heap at every call.
+
+    /** 4 rows x 3 vectors: 12 accumulators; per p, 3 loads of B shared by 4 broadcasts of A. */
+    private static void tile4x3(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
+                                MemorySegment c, long ci, int ldc) {
+        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
+                c3 = c2 + (long) ldc * Double.BYTES;
+        DoubleVector s00 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s01 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
+        DoubleVector s02 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
+        DoubleVector s10 = DoubleVector.fromMemorySegment(S, c, c1, NO);
+        DoubleVector s11 = DoubleVector.fromMemorySegment(S, c, c1 + VB, NO);
+        DoubleVector s12 = DoubleVector.fromMemorySegment(S, c, c1 + 2 * VB, NO);
+        DoubleVector s20 = DoubleVector.fromMemorySegment(S, c, c2, NO);
+        DoubleVector s21 = DoubleVector.fromMemorySegment(S, c, c2 + VB, NO);
+        DoubleVector s22 = DoubleVector.fromMemorySegment(S, c, c2 + 2 * VB, NO);
+        DoubleVector s30 = DoubleVector.fromMemorySegment(S, c, c3, NO);
+        DoubleVector s31 = DoubleVector.fromMemorySegment(S, c, c3 + VB, NO);
+        DoubleVector s32 = DoubleVector.fromMemorySegment(S, c, c3 + 2 * VB, NO);
+        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
+            DoubleVector b1 = DoubleVector.fromMemorySegment(S, b, bp + VB, NO);
+            DoubleVector b2 = DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO);
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
+            s00 = x.fma(b0, s00);
+            s01 = x.fma(b1, s01);
+            s02 = x.fma(b2, s02);
+            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
+            s10 = x.fma(b0, s10);
+            s11 = x.fma(b1, s11);
+            s12 = x.fma(b2, s12);
+            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
+            s20 = x.fma(b0, s20);
+            s21 = x.fma(b1, s21);
+            s22 = x.fma(b2, s22);
+            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
+            s30 = x.fma(b0, s30);
+            s31 = x.fma(b1, s31);
+            s32 = x.fma(b2, s32);
+        }
+        s00.intoMemorySegment(c, c0, NO);
+        s01.intoMemorySegment(c, c0 + VB, NO);
+        s02.intoMemorySegment(c, c0 + 2 * VB, NO);
+        s10.intoMemorySegment(c, c1, NO);
+        s11.intoMemorySegment(c, c1 + VB, NO);
+        s12.intoMemorySegment(c, c1 + 2 * VB, NO);
+        s20.intoMemorySegment(c, c2, NO);
+        s21.intoMemorySegment(c, c2 + VB, NO);
+        s22.intoMemorySegment(c, c2 + 2 * VB, NO);
+        s30.intoMemorySegment(c, c3, NO);
+        s31.intoMemorySegment(c, c3 + VB, NO);
+        s32.intoMemorySegment(c, c3 + 2 * VB, NO);
+    }
+
+    /** 4 rows x 1 vector. */
+    private static void tile4x1(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
+                                MemorySegment c, long ci, int ldc) {
+        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
+                c3 = c2 + (long) ldc * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c1, NO);
+        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c2, NO);
+        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c3, NO);
+        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
+        for (int p = 0; p < k; p++) {
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, (bj + (long) p * ldb) * Double.BYTES, NO);
+            s0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p)).fma(b0, s0);
+            s1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p)).fma(b0, s1);
+            s2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p)).fma(b0, s2);
+            s3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p)).fma(b0, s3);
+        }
+        s0.intoMemorySegment(c, c0, NO);
+        s1.intoMemorySegment(c, c1, NO);
+        s2.intoMemorySegment(c, c2, NO);
+        s3.intoMemorySegment(c, c3, NO);
+    }
+
+    /** 1 row x 4 vectors: independent chains enough to hide the latency of the fused multiply-add. */
+    private static void tile1x4(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
+                                MemorySegment c, long ci) {
+        long c0 = ci * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
+        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
+        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c0 + 3 * VB, NO);
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
+            s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
+            s1 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + VB, NO), s1);
+            s2 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO), s2);
+            s3 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 3 * VB, NO), s3);
+        }
+        s0.intoMemorySegment(c, c0, NO);
+        s1.intoMemorySegment(c, c0 + VB, NO);
+        s2.intoMemorySegment(c, c0 + 2 * VB, NO);
+        s3.intoMemorySegment(c, c0 + 3 * VB, NO);
+    }
+
+    /** 1 row x 1 vector. */
+    private static void tile1x1(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
+                                MemorySegment c, long ci) {
+        long c0 = ci * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        for (int p = 0; p < k; p++) {
+            s0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p))
+                    .fma(DoubleVector.fromMemorySegment(S, b, (bj + (long) p * ldb) * Double.BYTES, NO), s0);
+        }
+        s0.intoMemorySegment(c, c0, NO);
+    }
+
+    /** Columns from .. n - 1 of one row, one scalar chain each. */
+    private static void scalarColumns(int from, int n, int k, MemorySegment a, long ai, MemorySegment b, long bOff,
+                                      int ldb, MemorySegment c, long ci) {
+        for (int j = from; j < n; j++) {
+            double s = c.getAtIndex(JAVA_DOUBLE, ci + j);
+            for (int p = 0; p < k; p++) {
+                s = Math.fma(a.getAtIndex(JAVA_DOUBLE, ai + p), b.getAtIndex(JAVA_DOUBLE, bOff + (long) p * ldb + j), s);
+            }
+            c.setAtIndex(JAVA_DOUBLE, ci + j, s);
+        }
+    }
+
+    /** C (+)= A B^T for a B^T that is not a cached weight: the same chains, read with stride ldb. */
+    private static void stridedProduct(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b,
+                                       long bOff, int ldb, boolean acc, MemorySegment c, long cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
+            for (int j = 0; j < n; j++) {
+                long bj = bOff + (long) j * ldb;
+                double s = acc ? c.getAtIndex(JAVA_DOUBLE, ci + j) : 0;
+                for (int p = 0; p < k; p++) s = Math.fma(a.getAtIndex(JAVA_DOUBLE, ai + p), b.getAtIndex(JAVA_DOUBLE, bj + p), s);
+                c.setAtIndex(JAVA_DOUBLE, ci + j, s);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ dgemv
+    /**
+     * y = A x for non-transposed A with unit strides, alpha 1 and beta 0 (V = tanh(a_L) w of a forward pass): each y_i
+     * one fused multiply-add chain over j, four rows interleaved. Anything else is delegated.
+     */
+    @Override
+    public void dgemv(boolean transA, int m, int n, double alpha, MemorySegment a, long aOff, int lda,
+                      MemorySegment x, long xOff, int incx, double beta, MemorySegment y, long yOff, int incy) {
+        if (transA || alpha != 1.0 || beta != 0.0 || incx != 1 || incy != 1) {
+            delegate.dgemv(transA, m, n, alpha, a, aOff, lda, x, xOff, incx, beta, y, yOff, incy);
+            return;
+        }
+        if (m < 0 || n < 0 || lda < Math.max(1, n)) {
+            throw new IllegalArgumentException("dgemv: m = " + m + ", n = " + n + ", lda = " + lda);
+        }
+        if (m == 0) return;
+        checkRange("dgemv", "a", a, aOff, (long) (m - 1) * lda + n);
+        checkRange("dgemv", "x", x, xOff, n);
+        checkRange("dgemv", "y", y, yOff, m);
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            long r0 = aOff + (long) i * lda, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int j = 0; j < n; j++) {
+                double xj = x.getAtIndex(JAVA_DOUBLE, xOff + j);
+                s0 = Math.fma(a.getAtIndex(JAVA_DOUBLE, r0 + j), xj, s0);
+                s1 = Math.fma(a.getAtIndex(JAVA_DOUBLE, r1 + j), xj, s1);
+                s2 = Math.fma(a.getAtIndex(JAVA_DOUBLE, r2 + j), xj, s2);
+                s3 = Math.fma(a.getAtIndex(JAVA_DOUBLE, r3 + j), xj, s3);
+            }
+            y.setAtIndex(JAVA_DOUBLE, yOff + i, s0);
+            y.setAtIndex(JAVA_DOUBLE, yOff + i + 1, s1);
+            y.setAtIndex(JAVA_DOUBLE, yOff + i + 2, s2);
+            y.setAtIndex(JAVA_DOUBLE, yOff + i + 3, s3);
+        }
+        for (; i < m; i++) {
+            long r = aOff + (long) i * lda;
+            double s = 0;
+            for (int j = 0; j < n; j++) s = Math.fma(a.getAtIndex(JAVA_DOUBLE, r + j), x.getAtIndex(JAVA_DOUBLE, xOff + j), s);
+            y.setAtIndex(JAVA_DOUBLE, yOff + i, s);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ checks
+    private static void checkDgemm(boolean transB, int m, int n, int k, MemorySegment a, long aOff, int lda,
+                                   MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        if (m < 0 || n < 0 || k < 0 || lda < Math.max(1, k) || ldb < Math.max(1, bCols) || ldc < Math.max(1, n)) {
+            throw new IllegalArgumentException("dgemm: m = " + m + ", n = " + n + ", k = " + k + ", lda = " + lda
+                    + ", ldb = " + ldb + ", ldc = " + ldc);
+        }
+        if (m == 0 || n == 0) return;
+        if (k > 0) {
+            checkRange("dgemm", "a", a, aOff, (long) (m - 1) * lda + k);
+            checkRange("dgemm", "b", b, bOff, (long) (bRows - 1) * ldb + bCols);
+        }
+        checkRange("dgemm", "c", c, cOff, (long) (m - 1) * ldc + n);
+    }
+
+    private static void checkRange(String routine, String name, MemorySegment s, long off, long elements) {
+        if (off < 0 || (off + elements) * Double.BYTES > s.byteSize()) {
+            throw new IllegalArgumentException(routine + ": " + name + " needs elements " + off + " .. " + (off + elements)
+                    + " of a segment of " + s.byteSize() / Double.BYTES + " doubles");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ delegated
+    @Override
+    public void daxpy(int n, double alpha, MemorySegment x, long xOff, int incx, MemorySegment y, long yOff, int incy) {
+        delegate.daxpy(n, alpha, x, xOff, incx, y, yOff, incy);
+    }
+
+    @Override
+    public double ddot(int n, MemorySegment x, long xOff, int incx, MemorySegment y, long yOff, int incy) {
+        return delegate.ddot(n, x, xOff, incx, y, yOff, incy);
+    }
+
+    @Override
+    public void dscal(int n, double alpha, MemorySegment x, long xOff, int incx) {
+        delegate.dscal(n, alpha, x, xOff, incx);
+    }
+
+    @Override
+    public double dnrm2(int n, MemorySegment x, long xOff, int incx) {
+        return delegate.dnrm2(n, x, xOff, incx);
+    }
+
+    @Override
+    public void setNumThreads(int threads) {
+        delegate.setNumThreads(threads);
+    }
+
+    @Override
+    public int getNumThreads() {
+        return delegate.getNumThreads();
+    }
+
+    @Override
+    public String config() {
+        return "row-exact products in Java (rollouts), else " + delegate.config();
+    }
+}
