@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
         subcommands = {CommandLine.HelpCommand.class,
                 GenerateCommand.class,
                 TrainCommand.class,
-                EvalCommand.class})
+                EvalCommand.class,
+                ExperimentCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
