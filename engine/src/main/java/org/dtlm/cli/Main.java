@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "dtlm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Deep discrete-time Lagrangian mechanics: learn V(q) from positions, predict with exact energy conservation.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, RolloutCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
