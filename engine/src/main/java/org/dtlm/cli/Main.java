@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         subcommands = {CommandLine.HelpCommand.class,
                 GenerateCommand.class,
                 TrainCommand.class,
+                RolloutCommand.class,
                 EvalCommand.class,
                 ExperimentCommand.class})
 public final class Main implements Runnable {

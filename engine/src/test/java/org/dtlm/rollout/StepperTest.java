@@ -305,6 +305,18 @@ class StepperTest {
         }
     }
 
+    @Test
+    void theBitsDoNotDependOnTheThreadsSharingTheBatch() {
+        int d = 4, trajectories = 100, points = 20; // 100 rows: up to 3 shards of >= 32
+        double[] starts = TestModels.bowlStarts(trajectories, d, 8);
+        try (Model model = TestModels.bowl(d, 3)) {
+            StepperOptions options = StepperOptions.of(TestModels.BOWL_DT);
+            RolloutResult one = Rollouts.run(model, Scheme.PROPOSED, starts, points, options.withThreads(1));
+            RolloutResult three = Rollouts.run(model, Scheme.PROPOSED, starts, points, options.withThreads(3));
+            for (int b = 0; b < trajectories; b++) assertBitEqual(one, b, three, b, "trajectory " + b + ", 1 vs 3 threads");
+        }
+    }
+
     private static void assertBitEqual(RolloutResult x, int bx, RolloutResult y, int by, String what) {
         int d = x.dimension(), points = x.points();
         for (int n = 0; n < points; n++) {
