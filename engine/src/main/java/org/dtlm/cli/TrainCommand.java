@@ -38,6 +38,9 @@ import picocli.CommandLine.Option;
             "DATA is a float64 .npy of shape (trajectories, points, d), sampled every --dt; or a .csv of positions with "
                 + "the header trajectory,time,q0,q1,... (one row per sample), whose uniform time step is the default --dt.",
             "",
+            "--threads N splits every batch into N shards evaluated on N threads (the BLAS runs single-threaded); the "
+                + "model is reproducible bit for bit for the same N.",
+            "",
             "With --checkpoint-every N the state (model, Adam moments, step) is saved every N steps to OUT.ckpt.npz "
                 + "(OUT without .npz). --resume continues from it and reaches the same model bit for bit as an "
                 + "uninterrupted run; it refuses a checkpoint made from other data or options. The checkpoint is deleted "
@@ -111,17 +114,22 @@ final class TrainCommand implements Callable<Integer> {
         TrainingData positions = readData();
         Trainer.Options options = new Trainer.Options(s, steps, batchSize, lr, weightDecay, seed, checkpointEvery);
         Blas blas = threads.apply();
+        // N threads: each batch in N shards on N Java threads, OpenBLAS single-threaded (its own threads would
+        // leave the element-wise work serial and contend with the shards)
+        int workers = threads.threads;
+        blas.setNumThreads(1);
         Path checkpoint = Checkpoint.pathFor(out);
-        try (Model model = model(positions.d(), kind, blas); Trainer trainer = new Trainer(model, positions, options)) {
+        try (Model model = model(positions.d(), kind, blas); Trainer trainer = new Trainer(model, positions, options, workers)) {
             if (resume) {
                 Checkpoint.restore(checkpoint, trainer);
                 System.err.println("dtlm train: resuming from " + checkpoint + " at step " + trainer.completedSteps());
             } else if (Files.exists(checkpoint)) {
                 System.err.println("dtlm train: " + checkpoint + " exists and will be replaced (use --resume to continue from it)");
             }
-            System.err.printf(Locale.ROOT, "dtlm train: %s, %s, d = %d, %d trajectories x %d points, %s stencils per step, %d steps%n",
+            System.err.printf(Locale.ROOT, "dtlm train: %s, %s, d = %d, %d trajectories x %d points, %s stencils per step, %d steps,"
+                            + " %d worker thread(s) (BLAS single-threaded)%n",
                     s.id(), model.shape(), positions.d(), positions.trajectories(), positions.points(),
-                    options.fullBatch() ? "all " + trainer.batchStencils() : Integer.toString(batchSize), steps);
+                    options.fullBatch() ? "all " + trainer.batchStencils() : Integer.toString(batchSize), steps, workers);
             Console console = System.console();
             if (console != null && console.isTerminal()) {
                 trainWithBar(trainer, checkpoint);

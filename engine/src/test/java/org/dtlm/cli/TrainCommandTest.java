@@ -38,8 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TrainCommandTest {
     static final int TRAJ = 3, POINTS = 30;
     static final double DT = Task.MASS_SPRING.dt();
-    /** Small runs: a narrow net, few steps, one BLAS thread. */
-    static final String[] SMALL = {"--hidden", "8,8", "--steps", "30", "--threads", "1"};
+    /** Small runs: a narrow net, few steps (one thread unless the test says otherwise). */
+    static final String[] SMALL = {"--hidden", "8,8", "--steps", "30"};
 
     @TempDir
     Path dir;
@@ -82,6 +82,7 @@ class TrainCommandTest {
                 "--scheme", "proposed", "--out", outFile.toString()));
         args.addAll(List.of(SMALL));
         args.addAll(List.of(extra));
+        if (!args.contains("--threads")) args.addAll(List.of("--threads", "1"));
         return run(args.toArray(String[]::new));
     }
 
@@ -108,6 +109,10 @@ class TrainCommandTest {
             assertEquals(0, train(b, "--batch", batch, "--seed", "3", "--weight-decay", "1e-4", "--mass", "full").exit);
             assertEquals(-1, Files.mismatch(a, b), "batch " + batch);
         }
+        Path c = dir.resolve("c.npz"), d = dir.resolve("d.npz");
+        assertEquals(0, train(c, "--batch", "16", "--seed", "3", "--threads", "2").exit);
+        assertEquals(0, train(d, "--batch", "16", "--seed", "3", "--threads", "2").exit);
+        assertEquals(-1, Files.mismatch(c, d), "two shards");
         Path other = dir.resolve("other.npz");
         assertEquals(0, train(other, "--batch", "16", "--seed", "4", "--weight-decay", "1e-4", "--mass", "full").exit);
         assertNotEquals(-1, Files.mismatch(dir.resolve("a16.npz"), other), "another seed, another model");

@@ -4,6 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.dtlm.blas.Blas;
 
@@ -12,7 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 /**
  * The dgemm calls of a computation, recorded through a delegating {@link Blas} and replayed with the same shapes,
  * transposes, leading dimensions and coefficients on scratch buffers of the same sizes: the GEMM-only time of that
- * computation, for its GFLOP/s fraction.
+ * computation, for its GFLOP/s fraction. Calls are recorded per calling thread, so that a sharded step's GEMMs can be
+ * replayed on as many threads.
  */
 final class GemmReplay implements AutoCloseable {
     /** One dgemm call; a, b, c are scratch buffers holding the elements the call reads and writes. */
@@ -58,20 +61,29 @@ final class GemmReplay implements AutoCloseable {
         arena.close();
     }
 
-    /** A Blas that forwards every call to another and records the dgemm calls. */
+    /** A Blas that forwards every call to another and records the dgemm calls of each calling thread. */
     static final class Recorder implements Blas {
         private final Blas blas;
-        private final List<double[]> shapes = new ArrayList<>(); // transA, transB, m, n, k, alpha, lda, ldb, beta, ldc
+        // per thread, in order: transA, transB, m, n, k, alpha, lda, ldb, beta, ldc
+        private final Map<Thread, List<double[]>> shapes = new ConcurrentHashMap<>();
+        private final List<Thread> threads = new ArrayList<>();
 
         Recorder(Blas blas) {
             this.blas = blas;
         }
 
+        /** The calls recorded on each thread, in order of first call (the step's caller first), as replays. */
+        GemmReplay[] replays() {
+            GemmReplay[] out = new GemmReplay[threads.size()];
+            for (int i = 0; i < out.length; i++) out[i] = replay(shapes.get(threads.get(i)));
+            return out;
+        }
+
         /** The recorded calls, on fresh scratch buffers filled with small values. */
-        GemmReplay replay() {
+        private GemmReplay replay(List<double[]> recorded) {
             Arena arena = Arena.ofShared();
             List<Call> calls = new ArrayList<>();
-            for (double[] s : shapes) {
+            for (double[] s : recorded) {
                 boolean ta = s[0] != 0, tb = s[1] != 0;
                 int m = (int) s[2], n = (int) s[3], k = (int) s[4], lda = (int) s[6], ldb = (int) s[7], ldc = (int) s[9];
                 long aElems = (long) (ta ? k : m) * lda, bElems = (long) (tb ? n : k) * ldb, cElems = (long) m * ldc;
@@ -90,7 +102,12 @@ final class GemmReplay implements AutoCloseable {
         @Override
         public void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a, long aOff,
                           int lda, MemorySegment b, long bOff, int ldb, double beta, MemorySegment c, long cOff, int ldc) {
-            shapes.add(new double[]{transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, lda, ldb, beta, ldc});
+            shapes.computeIfAbsent(Thread.currentThread(), t -> {
+                synchronized (threads) {
+                    threads.add(t);
+                }
+                return new ArrayList<>();
+            }).add(new double[]{transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, lda, ldb, beta, ldc});
             blas.dgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         }
 

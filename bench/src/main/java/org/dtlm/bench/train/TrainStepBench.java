@@ -1,6 +1,7 @@
 package org.dtlm.bench.train;
 
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 import org.dtlm.blas.Blas;
 import org.dtlm.data.Dataset;
@@ -36,8 +37,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@code large}: minibatches of 4096 stencils from the same data.</li>
  * </ul>
  * {@link #gemms} replays, on scratch buffers, exactly the dgemm calls (shapes, transposes, leading dimensions) of one
- * unsharded step as recorded in setup, so that the step's GEMM GFLOP/s can be set against dgemm's own in the same run
- * (with {@code parallel = blas}; with {@code shards} the replay runs on one BLAS thread and is no baseline).
+ * step as recorded in setup (each shard's calls on a thread of its own), so that the step's GEMM GFLOP/s can be set
+ * against dgemm's own in the same run.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -64,7 +65,7 @@ public class TrainStepBench {
 
     Model model;
     Trainer trainer;
-    GemmReplay replay;
+    GemmReplay[] replays;   // one per thread of a step: the caller's first
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -77,10 +78,10 @@ public class TrainStepBench {
         // record one step's dgemm calls on a twin model, then time the real one
         GemmReplay.Recorder recorder = new GemmReplay.Recorder(blas);
         try (Model twin = Model.create(MlpShape.of(data.d(), H, H), MassMatrix.Kind.IDENTITY, 0, recorder);
-             Trainer t = new Trainer(twin, data, options)) {
+             Trainer t = new Trainer(twin, data, options, workers)) {
             t.step();
         }
-        replay = recorder.replay();
+        replays = recorder.replays();
         model = Model.create(MlpShape.of(data.d(), H, H), MassMatrix.Kind.IDENTITY, 0, blas);
         trainer = new Trainer(model, data, options, workers);
     }
@@ -104,11 +105,17 @@ public class TrainStepBench {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        System.out.printf("%n[%s %s threads=%d %s] GEMM flops per step: %.4g in %d dgemm calls%n", setting, scheme, threads,
-                parallel, replay.flops(), replay.calls());
+        double flops = 0;
+        int calls = 0;
+        for (GemmReplay r : replays) {
+            flops += r.flops();
+            calls += r.calls();
+        }
+        System.out.printf("%n[%s %s threads=%d %s] GEMM flops per step: %.4g in %d dgemm calls on %d thread(s)%n", setting,
+                scheme, threads, parallel, flops, calls, replays.length);
         trainer.close();
         model.close();
-        replay.close();
+        for (GemmReplay r : replays) r.close();
     }
 
     @Benchmark
@@ -116,8 +123,10 @@ public class TrainStepBench {
         return trainer.step();
     }
 
+    /** The step's dgemm calls alone, each thread's on a thread of its own (shards), at the step's BLAS threads. */
     @Benchmark
     public double gemms() {
-        return replay.run();
+        if (replays.length == 1) return replays[0].run();
+        return IntStream.range(0, replays.length).parallel().mapToDouble(i -> replays[i].run()).sum();
     }
 }
