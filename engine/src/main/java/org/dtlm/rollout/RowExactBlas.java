@@ -36,7 +36,7 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * use). Products with a transposed A (training only), other alphas and betas, and the level-1 routines are delegated.
  * Stateless after construction but for a per-thread scratch of a few vectors: any number of threads may share it.
  */
-final class RowExactBlas implements Blas {
+public final class RowExactBlas implements Blas {
 
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     private static final int L = S.length();
@@ -54,7 +54,12 @@ final class RowExactBlas implements Blas {
     private final ThreadLocal<MemorySegment> lanes =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(12L * VB, 64));
 
-    RowExactBlas(Blas delegate, Parameters parameters, Arena arena) {
+    /**
+     * @param delegate   computes what is not a row-exact product (transposed A, other alpha or beta, level 1)
+     * @param parameters the model's parameters, whose weights are snapshotted (transposed) here
+     * @param arena      holds the transposed weights; must outlive this object's use
+     */
+    public RowExactBlas(Blas delegate, Parameters parameters, Arena arena) {
         this.delegate = delegate;
         ParameterLayout layout = parameters.layout();
         MlpShape shape = layout.shape();
