@@ -1,6 +1,8 @@
 package org.dtlm.cli;
 
 import java.io.PrintWriter;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,15 +13,24 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "dtlm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Deep discrete-time Lagrangian mechanics: learn V(q) from positions, predict with exact energy conservation.",
-        subcommands = {CommandLine.HelpCommand.class, RolloutCommand.class})
+        subcommands = {CommandLine.HelpCommand.class,
+                GenerateCommand.class,
+                TrainCommand.class,
+                RolloutCommand.class,
+                EvalCommand.class,
+                ExperimentCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
+    /** The engine's own log records (e.g. the BLAS choice, which every command reports itself); -Ddtlm.verbose shows them. */
+    private static final Logger ENGINE_LOG = Logger.getLogger("org.dtlm");
+
     /** Runs the CLI and returns its exit code (tests call this). */
     public static int run(String... args) {
+        if (!Boolean.getBoolean("dtlm.verbose")) ENGINE_LOG.setLevel(Level.WARNING);
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();

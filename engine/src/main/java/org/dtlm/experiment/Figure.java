@@ -41,6 +41,7 @@ final class Figure {
         XYChart energy = chart(task + ": true energy H_true(q, M_true v)", "H");
         XYChart modeled = chart(task + ": modeled energy, |E^n - E^2| / |E^2|", "relative drift");
         modeled.getStyler().setYAxisLogarithmic(true);
+        modeled.getStyler().setYAxisDecimalPattern("0E0");
         add(pos, "truth", time, truePosition, Color.BLACK);
         add(energy, "truth", time, trueEnergy, Color.BLACK);
         Color[] palette = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728), new Color(0x9467bd)};
@@ -84,6 +85,7 @@ final class Figure {
         c.getStyler().setMarkerSize(0);
         c.getStyler().setLegendVisible(true);
         c.getStyler().setChartBackgroundColor(Color.WHITE);
+        c.getStyler().setXAxisDecimalPattern("0.#");
         return c;
     }
 

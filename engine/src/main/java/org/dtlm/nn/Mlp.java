@@ -2,9 +2,14 @@ package org.dtlm.nn;
 
 import java.lang.foreign.MemorySegment;
 
+import jdk.incubator.vector.DoubleVector;
 import org.dtlm.blas.Blas;
 
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static org.dtlm.nn.TanhKernels.L;
+import static org.dtlm.nn.TanhKernels.NO;
+import static org.dtlm.nn.TanhKernels.S;
+import static org.dtlm.nn.TanhKernels.vectorEnd;
 
 /**
  * Hand-written passes of the potential network V(q) = w^T tanh(W_L ... tanh(W_1 q + b_1) ... + b_L) (SPEC §1) over
@@ -61,26 +66,35 @@ public final class Mlp {
      */
     public void forward(Workspace w, Parameters p, MemorySegment x, long xOff, int row0, int rows) {
         checkRows(w, row0 + rows);
-        MemorySegment in = x;
-        long inOff = xOff;
         MemorySegment slab = p.slab();
-        for (int k = 0; k < layers; k++) {
-            int h = shape.width(k), f = shape.fanIn(k);
-            MemorySegment ak = w.a[k];
-            long bias = layout.bias(k), at = (long) row0 * h;
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(slab, bias * Double.BYTES, ak, (at + (long) r * h) * Double.BYTES, (long) h * Double.BYTES);
+        int d = shape.inputDim();
+        for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+            int m = Math.min(BLOCK, rows - r0);
+            MemorySegment in = x;
+            long inOff = xOff + (long) r0 * d;
+            for (int k = 0; k < layers; k++) {
+                int h = shape.width(k), f = shape.fanIn(k);
+                MemorySegment ak = w.a[k];
+                long bias = layout.bias(k), base = (long) (row0 + r0) * h;
+                for (int r = 0; r < m; r++) {
+                    MemorySegment.copy(slab, bias * Double.BYTES, ak, (base + (long) r * h) * Double.BYTES,
+                            (long) h * Double.BYTES);
+                }
+                // a_k = h_{k-1} W_k^T + b_k: (m, f) x (f, h)
+                blas.dgemm(false, true, m, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, base, h);
+                TanhKernels.activate(w.t[k], w.o[k], ak, base, (long) m * h);
+                in = w.t[k];
+                inOff = base;
             }
-            // a_k = h_{k-1} W_k^T + b_k: (rows, f) x (f, h)
-            blas.dgemm(false, true, rows, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, at, h);
-            TanhKernels.activate(w.t[k], w.o[k], ak, at, (long) rows * h);
-            in = w.t[k];
-            inOff = at;
+            // V = tanh(a_L) w: (m, H_L) x (H_L)
+            blas.dgemv(false, m, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
+                    0.0, w.value, row0 + r0, 1);
         }
-        // V = tanh(a_L) w: (rows, H_L) x (H_L)
-        blas.dgemv(false, rows, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
-                0.0, w.value, row0, 1);
     }
+
+    /** Rows per block of a forward pass or a chain (system property dtlm.block, default 512): a block's buffers stay in
+     *  cache (L3) from one pass to the next; larger blocks mean fewer, larger GEMM calls. */
+    static final int BLOCK = Integer.getInteger("dtlm.block", 512);
 
     // ------------------------------------------------------------------------------------------------ the chains
     /**
@@ -89,15 +103,18 @@ public final class Mlp {
      */
     public void gradient(Workspace w, Parameters p, int row0, int n, MemorySegment g, long gOff, boolean derivatives) {
         checkPairs(w, n, row0 + n);
-        for (int k = 0; k < layers; k++) {
-            long h = shape.width(k);
-            if (derivatives) {
-                TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], 0, w.t[k], w.o[k], row0 * h, n * h);
-            } else {
-                TanhKernels.sech2(w.s[k], 0, w.t[k], w.o[k], row0 * h, n * h);
+        for (int i0 = 0; i0 < n; i0 += BLOCK) {
+            int m = Math.min(BLOCK, n - i0);
+            for (int k = 0; k < layers; k++) {
+                long h = shape.width(k);
+                if (derivatives) {
+                    TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], i0 * h, w.t[k], w.o[k], (row0 + i0) * h, m * h);
+                } else {
+                    TanhKernels.sech2(w.s[k], i0 * h, w.t[k], w.o[k], (row0 + i0) * h, m * h);
+                }
             }
+            chain(w, p, i0, m, g, gOff);
         }
-        chain(w, p, n, g, gOff);
     }
 
     /**
@@ -107,35 +124,40 @@ public final class Mlp {
     public void discreteGradient(Workspace w, Parameters p, int xRow, int yRow, int n, MemorySegment g, long gOff,
                                  boolean partials) {
         checkPairs(w, n, Math.max(xRow, yRow) + n);
-        for (int k = 0; k < layers; k++) {
-            long h = shape.width(k);
-            if (partials) {
-                TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], 0, w.a[k], w.t[k], w.o[k],
-                        xRow * h, yRow * h, n * h);
-            } else {
-                TanhKernels.dividedDifference(w.s[k], 0, w.a[k], w.t[k], w.o[k], xRow * h, yRow * h, n * h);
+        for (int i0 = 0; i0 < n; i0 += BLOCK) {
+            int m = Math.min(BLOCK, n - i0);
+            for (int k = 0; k < layers; k++) {
+                long h = shape.width(k), x = (xRow + i0) * h, y = (yRow + i0) * h;
+                if (partials) {
+                    TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], i0 * h, w.a[k], w.t[k], w.o[k],
+                            x, y, m * h);
+                } else {
+                    TanhKernels.dividedDifference(w.s[k], i0 * h, w.a[k], w.t[k], w.o[k], x, y, m * h);
+                }
             }
+            chain(w, p, i0, m, g, gOff);
         }
-        chain(w, p, n, g, gOff);
     }
 
-    /** g = W_1^T S_1 ... W_L^T S_L w per row, from the factors s_k in the workspace: delta_L = w * s_L,
-     *  u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1. */
-    private void chain(Workspace w, Parameters p, int n, MemorySegment g, long gOff) {
+    /** g = W_1^T S_1 ... W_L^T S_L w per row for the chain rows i0 .. i0 + m - 1, from the factors s_k in the
+     *  workspace: delta_L = w * s_L, u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1. */
+    private void chain(Workspace w, Parameters p, int i0, int m, MemorySegment g, long gOff) {
         MemorySegment slab = p.slab();
         int top = layers - 1;
         int ht = shape.width(top);
-        scaleColumns(w.delta[top], w.s[top], slab, layout.output(), n, ht);
+        scaleColumns(w.delta[top], w.s[top], (long) i0 * ht, slab, layout.output(), m, ht);
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1);
-            // u_k = delta_{k+1} W_{k+1}: (n, hn) x (hn, h)
-            blas.dgemm(false, false, n, h, hn, 1.0, w.delta[k + 1], 0, hn, slab, layout.weight(k + 1), h,
-                    0.0, w.u[k], 0, h);
-            multiply(w.delta[k], w.u[k], w.s[k], (long) n * h);
+            long base = (long) i0 * h;
+            // u_k = delta_{k+1} W_{k+1}: (m, hn) x (hn, h)
+            blas.dgemm(false, false, m, h, hn, 1.0, w.delta[k + 1], (long) i0 * hn, hn, slab, layout.weight(k + 1), h,
+                    0.0, w.u[k], base, h);
+            multiply(w.delta[k], w.u[k], w.s[k], base, (long) m * h);
         }
         int d = shape.inputDim(), h0 = shape.width(0);
-        // g = delta_1 W_1: (n, H_1) x (H_1, d)
-        blas.dgemm(false, false, n, d, h0, 1.0, w.delta[0], 0, h0, slab, layout.weight(0), d, 0.0, g, gOff, d);
+        // g = delta_1 W_1: (m, H_1) x (H_1, d)
+        blas.dgemm(false, false, m, d, h0, 1.0, w.delta[0], (long) i0 * h0, h0, slab, layout.weight(0), d, 0.0,
+                g, gOff + (long) i0 * d, d);
     }
 
     // -------------------------------------------------------------------------------------------- double backward
@@ -176,25 +198,36 @@ public final class Mlp {
     }
 
     /** For layer k: aBar_k[x rows] += eps u sa, aBar_k[y rows] += eps u sb (pointwise: only the first), then
-     *  eps *= s_k. u is the buffer u_k, or (u == null) the output weights broadcast over rows. */
+     *  eps *= s_k. u is the buffer u_k, or (u == null) the output weights broadcast over rows. eps: (n, h). */
     private static void factorBackward(Workspace w, int k, MemorySegment eps, MemorySegment u, MemorySegment slab,
                                        long outOff, int xRow, int yRow, int n, int h, boolean pointwise) {
         MemorySegment s = w.s[k], sa = w.sa[k], sb = w.sb[k], bar = w.aBar[k];
         long xBase = (long) xRow * h, yBase = (long) yRow * h;
+        // u_k[i, j] at uSeg[uBase + i uStride + j]: the output weights have row stride 0 (no vector merges in the loop)
+        MemorySegment uSeg = u == null ? slab : u;
+        long uBase = u == null ? outOff : 0, uStride = u == null ? 0 : h;
+        long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
-            long row = i * h;
-            for (int j = 0; j < h; j++) {
-                long e = row + j;
-                double ej = eps.getAtIndex(JAVA_DOUBLE, e);
-                double uj = u == null ? slab.getAtIndex(JAVA_DOUBLE, outOff + j) : u.getAtIndex(JAVA_DOUBLE, e);
-                double sigma = ej * uj;
-                long bx = xBase + e;
-                bar.setAtIndex(JAVA_DOUBLE, bx, bar.getAtIndex(JAVA_DOUBLE, bx) + sigma * sa.getAtIndex(JAVA_DOUBLE, e));
+            long row = i * h, uRow = uBase + i * uStride;
+            for (long j = 0; j < end; j += L) {
+                long e = (row + j) * Double.BYTES, ex = e + xBase * Double.BYTES, ey = e + yBase * Double.BYTES;
+                DoubleVector ej = DoubleVector.fromMemorySegment(S, eps, e, NO);
+                DoubleVector sigma = ej.mul(DoubleVector.fromMemorySegment(S, uSeg, (uRow + j) * Double.BYTES, NO));
+                sigma.fma(DoubleVector.fromMemorySegment(S, sa, e, NO), DoubleVector.fromMemorySegment(S, bar, ex, NO))
+                        .intoMemorySegment(bar, ex, NO);
                 if (!pointwise) {
-                    long by = yBase + e;
-                    bar.setAtIndex(JAVA_DOUBLE, by, bar.getAtIndex(JAVA_DOUBLE, by) + sigma * sb.getAtIndex(JAVA_DOUBLE, e));
+                    sigma.fma(DoubleVector.fromMemorySegment(S, sb, e, NO),
+                            DoubleVector.fromMemorySegment(S, bar, ey, NO)).intoMemorySegment(bar, ey, NO);
                 }
-                eps.setAtIndex(JAVA_DOUBLE, e, ej * s.getAtIndex(JAVA_DOUBLE, e));
+                ej.mul(DoubleVector.fromMemorySegment(S, s, e, NO)).intoMemorySegment(eps, e, NO);
+            }
+            for (long j = end; j < h; j++) {
+                long e = row + j;
+                double ej = get(eps, e);
+                double sigma = ej * get(uSeg, uRow + j);
+                put(bar, xBase + e, Math.fma(sigma, get(sa, e), get(bar, xBase + e)));
+                if (!pointwise) put(bar, yBase + e, Math.fma(sigma, get(sb, e), get(bar, yBase + e)));
+                put(eps, e, ej * get(s, e));
             }
         }
     }
@@ -246,52 +279,85 @@ public final class Mlp {
                 blas.dgemm(false, true, n, h, d, 1.0, xDot, xdOff, d, slab, layout.weight(0), d, 0.0, w.aDot[0], 0, h);
             } else {
                 TanhKernels.sech2(w.tmpB, 0, w.t[k - 1], w.o[k - 1], (long) xRow * f, (long) n * f);
-                multiply(w.tmpA, w.aDot[k - 1], w.tmpB, (long) n * f);
+                multiply(w.tmpA, w.aDot[k - 1], w.tmpB, 0, (long) n * f);
                 blas.dgemm(false, true, n, h, f, 1.0, w.tmpA, 0, f, slab, layout.weight(k), f, 0.0, w.aDot[k], 0, h);
             }
         }
-        for (int k = 0; k < layers; k++) multiply(w.aDot[k], w.aDot[k], w.sa[k], (long) n * shape.width(k)); // now sDot_k
+        for (int k = 0; k < layers; k++) multiply(w.aDot[k], w.aDot[k], w.sa[k], 0, (long) n * shape.width(k)); // now sDot_k
         // chain tangents: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
         int top = layers - 1;
-        scaleColumns(w.deltaDot[top], w.aDot[top], slab, layout.output(), n, shape.width(top));
+        scaleColumns(w.deltaDot[top], w.aDot[top], 0, slab, layout.output(), n, shape.width(top));
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1);
             blas.dgemm(false, false, n, h, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1), h,
                     0.0, w.tmpA, 0, h);
-            long m = (long) n * h;
-            MemorySegment dd = w.deltaDot[k], ud = w.tmpA, s = w.s[k], u = w.u[k], sd = w.aDot[k];
-            for (long i = 0; i < m; i++) {
-                dd.setAtIndex(JAVA_DOUBLE, i, ud.getAtIndex(JAVA_DOUBLE, i) * s.getAtIndex(JAVA_DOUBLE, i)
-                        + u.getAtIndex(JAVA_DOUBLE, i) * sd.getAtIndex(JAVA_DOUBLE, i));
-            }
+            productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], (long) n * h);
         }
         blas.dgemm(false, false, n, d, shape.width(0), 1.0, w.deltaDot[0], 0, shape.width(0), slab, layout.weight(0), d,
                 0.0, gDot, gdOff, d);
     }
 
     // ---------------------------------------------------------------------------------------- element-wise helpers
-    /** out[i, j] = w[j] s[i, j] for (n, h) row-major; w at wOff of the slab. */
-    private static void scaleColumns(MemorySegment out, MemorySegment s, MemorySegment slab, long wOff, int n, int h) {
+    // Vector API loops with scalar tails, as TanhKernels (-Ddtlm.vector=false runs the tails only; why the loop bodies
+    // call the Vector API directly: the note in TanhKernels).
+
+    private static double get(MemorySegment m, long i) {
+        return m.getAtIndex(JAVA_DOUBLE, i);
+    }
+
+    private static void put(MemorySegment m, long i, double v) {
+        m.setAtIndex(JAVA_DOUBLE, i, v);
+    }
+
+    /** out[i, j] = w[j] s[i, j]; out, s: (n, h) row-major at element off; w: (h) at wOff of the slab. */
+    private static void scaleColumns(MemorySegment out, MemorySegment s, long off, MemorySegment slab, long wOff,
+                                     int n, int h) {
+        long end = vectorEnd(h);
         for (long i = 0; i < n; i++) {
-            long row = i * h;
-            for (int j = 0; j < h; j++) {
-                out.setAtIndex(JAVA_DOUBLE, row + j, slab.getAtIndex(JAVA_DOUBLE, wOff + j) * s.getAtIndex(JAVA_DOUBLE, row + j));
+            long row = off + i * h;
+            for (long j = 0; j < end; j += L) {
+                long b = (row + j) * Double.BYTES;
+                DoubleVector.fromMemorySegment(S, slab, (wOff + j) * Double.BYTES, NO)
+                        .mul(DoubleVector.fromMemorySegment(S, s, b, NO)).intoMemorySegment(out, b, NO);
             }
+            for (long j = end; j < h; j++) put(out, row + j, get(slab, wOff + j) * get(s, row + j));
         }
     }
 
-    /** out = x * y element-wise over m elements (out may alias x). */
-    private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
-        for (long i = 0; i < m; i++) {
-            out.setAtIndex(JAVA_DOUBLE, i, x.getAtIndex(JAVA_DOUBLE, i) * y.getAtIndex(JAVA_DOUBLE, i));
+    /** out = x * y element-wise over m elements from element off of each (out may alias x). */
+    private static void multiply(MemorySegment out, MemorySegment x, MemorySegment y, long off, long m) {
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) {
+            long b = (off + i) * Double.BYTES;
+            DoubleVector.fromMemorySegment(S, x, b, NO).mul(DoubleVector.fromMemorySegment(S, y, b, NO))
+                    .intoMemorySegment(out, b, NO);
         }
+        for (long i = off + end; i < off + m; i++) put(out, i, get(x, i) * get(y, i));
     }
 
     /** out += x * y element-wise over m elements. */
     private static void multiplyAdd(MemorySegment out, MemorySegment x, MemorySegment y, long m) {
-        for (long i = 0; i < m; i++) {
-            out.setAtIndex(JAVA_DOUBLE, i, out.getAtIndex(JAVA_DOUBLE, i) + x.getAtIndex(JAVA_DOUBLE, i) * y.getAtIndex(JAVA_DOUBLE, i));
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) {
+            long b = i * Double.BYTES;
+            DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO),
+                    DoubleVector.fromMemorySegment(S, out, b, NO)).intoMemorySegment(out, b, NO);
         }
+        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(out, i)));
+    }
+
+    /** out = x y + z v element-wise over m elements. */
+    private static void productSum(MemorySegment out, MemorySegment x, MemorySegment y, MemorySegment z,
+                                   MemorySegment v, long m) {
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) {
+            long b = i * Double.BYTES;
+            DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO)
+                    .mul(DoubleVector.fromMemorySegment(S, v, b, NO));
+            DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO), zv)
+                    .intoMemorySegment(out, b, NO);
+        }
+        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * get(v, i)));
     }
 
     private static void checkRows(Workspace w, int rows) {

@@ -30,7 +30,7 @@ final class Loss implements AutoCloseable {
     private final Scheme scheme;
     private final int d;
     private final Workspace workspace;
-    private final MemorySegment g;     // (rows, d): DG of consecutive rows, or grad V at the centres
+    private final MemorySegment g;     // (rows, d): DG of the batch's pairs, or grad V at its rows
     private final MemorySegment cot;   // (rows, d): dL/dG
     private final double[] f, res, dMinv;
 
@@ -49,25 +49,34 @@ final class Loss implements AutoCloseable {
 
     /** The loss of the batch; adds its gradient with respect to every parameter into grad. */
     double evaluate(Batch b, Parameters grad) {
+        return evaluate(b, grad, b.stencils);
+    }
+
+    /**
+     * The batch's share of the loss of a larger batch of {@code total} stencils split into parts (the mean's terms
+     * divided by total); adds its gradient with respect to every parameter into grad. Summing the shares and the
+     * gradients of the parts gives the loss and gradient of the whole.
+     */
+    double evaluate(Batch b, Parameters grad, int total) {
         Mlp mlp = model.mlp();
         Parameters p = model.parameters();
         MassMatrix mass = model.mass();
         boolean proposed = scheme == Scheme.PROPOSED;
         int rows = b.rows, n = b.stencils;
         mlp.forward(workspace, p, b.points, 0, rows);
-        int chainRows = proposed ? rows - 1 : rows;
+        int chainRows = proposed ? b.pairs : rows;
         if (proposed) {
-            mlp.discreteGradient(workspace, p, 1, 0, chainRows, g, 0, true);   // g[k] = DG(row k+1, row k)
+            mlp.discreteGradient(workspace, p, b.pairX, b.pairY, chainRows, g, 0, true); // g[i] = DG(row pairX + i, row pairY + i)
         } else {
             mlp.gradient(workspace, p, 0, rows, g, 0, true);
         }
         cot.asSlice(0, (long) chainRows * d * Double.BYTES).fill((byte) 0);
         Arrays.fill(dMinv, 0);
-        double sum = 0, scale = 2.0 / ((double) n * d);
+        double sum = 0, scale = 2.0 / ((double) total * d);
         for (int s = 0; s < n; s++) {
-            int c = b.centres[s];
+            int up = b.upper[s], lo = b.lower[s];
             // the force term f = 1/2 [DG(q^{n+1}, q^n) + DG(q^n, q^{n-1})] or grad V(q^n); r = a + M^{-1} f
-            for (int i = 0; i < d; i++) f[i] = force(c, i, proposed);
+            for (int i = 0; i < d; i++) f[i] = force(up, lo, i, proposed);
             for (int i = 0; i < d; i++) {
                 double ri = b.accel.getAtIndex(JAVA_DOUBLE, (long) s * d + i);
                 for (int j = 0; j < d; j++) ri += mass.inverse(i, j) * f[j];
@@ -83,27 +92,27 @@ final class Loss implements AutoCloseable {
                 double df = 0;
                 for (int i = 0; i < d; i++) df += mass.inverse(i, j) * scale * res[i];
                 if (proposed) {
-                    addCot(c, j, 0.5 * df);
-                    addCot(c - 1, j, 0.5 * df);
+                    addCot(up, j, 0.5 * df);
+                    addCot(lo, j, 0.5 * df);
                 } else {
-                    addCot(c, j, df);
+                    addCot(up, j, df);
                 }
             }
         }
         mlp.zeroPreActivationGradients(workspace, rows);
         if (proposed) {
-            mlp.chainBackward(workspace, p, grad, cot, 0, 1, 0, chainRows, false);
+            mlp.chainBackward(workspace, p, grad, cot, 0, b.pairX, b.pairY, chainRows, false);
         } else {
             mlp.chainBackward(workspace, p, grad, cot, 0, 0, 0, chainRows, true);
         }
         mlp.forwardBackward(workspace, p, grad, b.points, 0, rows);
         mass.backward(p, grad, dMinv);
-        return sum / ((double) n * d);
+        return sum / ((double) total * d);
     }
 
-    private double force(int centre, int i, boolean proposed) {
-        double at = g.getAtIndex(JAVA_DOUBLE, (long) centre * d + i);
-        return proposed ? 0.5 * (at + g.getAtIndex(JAVA_DOUBLE, (long) (centre - 1) * d + i)) : at;
+    private double force(int up, int lo, int i, boolean proposed) {
+        double at = g.getAtIndex(JAVA_DOUBLE, (long) up * d + i);
+        return proposed ? 0.5 * (at + g.getAtIndex(JAVA_DOUBLE, (long) lo * d + i)) : at;
     }
 
     private void addCot(int row, int j, double v) {

@@ -82,7 +82,7 @@ class LossTest {
             tr[i] = i / per;
             c[i] = 1 + i % per;
         }
-        Batch b = new Batch(scheme, D, n, share);
+        Batch b = new Batch(scheme, D, n, share ? Batch.Layout.RUNS : Batch.Layout.BLOCKS);
         b.fill(q, POINTS, DT, tr, c, n);
         return b;
     }
@@ -182,6 +182,38 @@ class LossTest {
             for (long i = 0; i < g1.layout().size(); i++) {
                 assertEquals(g2.get(i), g1.get(i), SHARE_REL * Math.abs(g2.get(i)) + 1e-15, "dL/dtheta[" + i + "]");
             }
+        }
+    }
+
+    /** A minibatch with repeats and neighbouring stencils: runs and blocks give the same loss and gradient. */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void runsAndBlocksAgreeOnAMinibatchWithRepeats(Scheme scheme, MassMatrix.Kind kind) {
+        if (scheme != Scheme.PROPOSED) return;
+        double[] q = data(4);
+        int[] tr = {2, 0, 2, 1, 2, 0, 2}, c = {3, 2, 4, 1, 3, 6, 6};   // (2, 3) twice; (2, 3) (2, 4) and (2, 6) in one run
+        try (Model m = model(kind); Arena arena = Arena.ofConfined();
+             Batch runs = new Batch(scheme, D, tr.length, Batch.Layout.RUNS);
+             Batch blocks = new Batch(scheme, D, tr.length, Batch.Layout.BLOCKS);
+             Batch cheaper = new Batch(scheme, D, tr.length, Batch.Layout.CHEAPER);
+             Loss l1 = new Loss(m, scheme, runs); Loss l2 = new Loss(m, scheme, blocks)) {
+            runs.fill(q, POINTS, DT, tr, c, tr.length);
+            blocks.fill(q, POINTS, DT, tr, c, tr.length);
+            assertEquals(3 * tr.length, blocks.rows);
+            assertEquals(2 * tr.length, blocks.pairs);
+            assertEquals(3 + 3 + 3 + 6, runs.rows, "runs of points (0, 1..3), (0, 5..7), (1, 0..2), (2, 2..7)");
+            Parameters g1 = Parameters.allocate(m.parameters().layout(), arena), g2 = Parameters.allocate(m.parameters().layout(), arena);
+            double a = l1.evaluate(runs, g1), b = l2.evaluate(blocks, g2);
+            assertEquals(b, a, SHARE_REL * b);
+            for (long i = 0; i < g1.layout().size(); i++) {
+                assertEquals(g2.get(i), g1.get(i), SHARE_REL * Math.abs(g2.get(i)) + 1e-15, "dL/dtheta[" + i + "]");
+            }
+            // rows + pairs: runs 15 + 14 = 29 < blocks 21 + 14 = 35, so the cheaper layout is the runs
+            cheaper.fill(q, POINTS, DT, tr, c, tr.length);
+            assertEquals(runs.rows, cheaper.rows);
+            cheaper.fill(q, POINTS, DT, new int[]{0, 1, 2}, new int[]{2, 4, 6}, 3);
+            assertEquals(9, cheaper.rows, "three isolated stencils: blocks, 9 rows + 6 pairs < 9 rows + 8 pairs");
+            assertEquals(6, cheaper.pairs);
         }
     }
 }

@@ -7,7 +7,13 @@ import java.lang.foreign.MemorySegment;
  * doubles. Offsets and leading dimensions are counted in elements, not bytes. Every implementation checks sizes,
  * leading dimensions, strides, segment bounds and liveness once at this boundary and throws
  * {@link IllegalArgumentException} (or {@link IllegalStateException} for a closed arena) naming the argument and its
- * value; native code never receives an out-of-bounds segment.
+ * value; native code never receives an out-of-bounds segment. Segments must be native, alive and 8-byte aligned;
+ * increments must be positive (negative increments are rejected, see {@link BlasArgs}); leading dimensions follow
+ * CBLAS row-major rules ({@code ld >= max(1, columns of the stored matrix)}). As in reference BLAS, {@code beta == 0}
+ * means the output is not read (NaN there does not propagate) and {@code alpha == 0} means the inputs are not read.
+ *
+ * <p>Calls allocate nothing on the Java heap. Thread safety: the routines are safe to call concurrently on disjoint
+ * outputs; {@link #setNumThreads} is process-wide.
  *
  * <p>Two implementations: {@link OpenBlas} (OpenBLAS through java.lang.foreign downcalls) and {@link JavaBlas} (the
  * pure-Java reference: test oracle and fallback). {@link #get()} chooses once per process.

@@ -166,17 +166,46 @@ class OpenBlasTest {
         assertPaddingEqual(c0, cRef, what);
     }
 
+    /** {@code count} NaNs (the all-ones bit pattern). */
+    private MemorySegment nans(long count) {
+        MemorySegment s = arena.allocate(JAVA_DOUBLE, count);
+        s.fill((byte) 0xff);
+        return s;
+    }
+
+    private static void assertAllFinite(MemorySegment s, long count, String what) {
+        for (long i = 0; i < count; i++) {
+            assertTrue(Double.isFinite(get(s, i)), what + ": element " + i + " = " + get(s, i));
+        }
+    }
+
+    /** Reference BLAS semantics, documented on {@link Blas}: beta = 0 does not read the output. */
     @Test
-    void dgemmWithBetaZeroIgnoresNaNInC() {
+    void betaZeroIgnoresNaNInOutput() {
         for (Blas blas : new Blas[] {ref, lib}) {
-            MemorySegment a = random(6);
-            MemorySegment b = random(6);
-            MemorySegment c = arena.allocate(JAVA_DOUBLE, 4);
-            c.fill((byte) 0xff); // all-ones bit pattern: NaN
-            blas.dgemm(false, false, 2, 2, 3, 1.0, a, 0, 3, b, 0, 2, 0.0, c, 0, 2);
-            for (int i = 0; i < 4; i++) {
-                assertTrue(Double.isFinite(get(c, i)), blas.config() + ": C[" + i + "] = " + get(c, i));
+            MemorySegment c = nans(4);
+            blas.dgemm(false, false, 2, 2, 3, 1.0, random(6), 0, 3, random(6), 0, 2, 0.0, c, 0, 2);
+            assertAllFinite(c, 4, blas.config() + " dgemm");
+            for (boolean transA : new boolean[] {false, true}) {
+                MemorySegment y = nans(3);
+                blas.dgemv(transA, 3, 3, 1.0, random(9), 0, 3, random(3), 0, 1, 0.0, y, 0, 1);
+                assertAllFinite(y, 3, blas.config() + " dgemv " + transA);
             }
+        }
+    }
+
+    /** Reference BLAS semantics, documented on {@link Blas}: alpha = 0 does not read the inputs. */
+    @Test
+    void alphaZeroIgnoresNaNInInputs() {
+        for (Blas blas : new Blas[] {ref, lib}) {
+            MemorySegment c = random(4);
+            blas.dgemm(false, false, 2, 2, 3, 0.0, nans(6), 0, 3, nans(6), 0, 2, 0.5, c, 0, 2);
+            assertAllFinite(c, 4, blas.config() + " dgemm");
+            MemorySegment y = random(3);
+            blas.dgemv(false, 3, 3, 0.0, nans(9), 0, 3, nans(3), 0, 1, 1.0, y, 0, 1);
+            assertAllFinite(y, 3, blas.config() + " dgemv");
+            blas.daxpy(3, 0.0, nans(3), 0, 1, y, 0, 1);
+            assertAllFinite(y, 3, blas.config() + " daxpy");
         }
     }
 
