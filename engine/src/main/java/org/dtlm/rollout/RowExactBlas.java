@@ -15,26 +15,21 @@ import org.dtlm.nn.Parameters;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 
 /**
- * The BLAS of a rollout's network passes: every product in Java, each element of the result computed by a sequence of
- * operations that depends only on k (and the vector length), never on m, the other rows, the tiling or the threads,
- * so that a trajectory's bits do not depend on the batch it rides in. Two sequences ({@code RowExactBlasTest} spells
- * both out with scalar {@code Math.fma}, STYLE 4):
- * <ul>
- * <li>streaming rows of B (C = A W^T of a forward pass, from the cached W^T; or a plain A B): one fused multiply-add
- *     chain over p = 0 .. k-1, starting from 0 (beta 0) or from the element of C (beta 1);</li>
- * <li>streaming rows of B^T (C = A W of a backward chain, again from the cached W^T; or A B^T): a dot product whose
- *     vector lanes accumulate by fused multiply-adds, the lanes summed in order, the tail of k, then C added.</li>
- * </ul>
- * Both read the same cached W^T, so a step streams one copy of each weight (a 200 x 200 matrix is half of a core's L2).
+ * The BLAS of a rollout's network passes: every product in Java, each element of the result one fused multiply-add
+ * chain over p = 0 .. k-1 in increasing order, starting from 0 (beta = 0) or from the element of C (beta = 1), so that
+ * a row's result is the same bits whatever the other rows of the call, their number, the tiling and the threads: a
+ * trajectory's bits do not depend on the batch it rides in ({@code RowExactBlasTest} checks every product against a
+ * plain {@code Math.fma} loop, STYLE 4).
  *
- * <p>Why not OpenBLAS. Its dgemm computes most rows by a chain over p, but a row left alone in the tail of a thread's
+ * <p>Why not OpenBLAS. Its dgemm computes most rows by such a chain, but a row left alone in the tail of a thread's
  * partition goes through another kernel and another order (measured: m = 3, row 2; m = 20 on two threads, rows 4, 9,
  * 14, 19), so a trajectory's bits would depend on the batch; and with one or two rows it spends ~45 µs packing the
  * 200 x 200 weights for ~5 µs of arithmetic (bench/README.md, ## Rollouts).
  *
- * <p>The weights W_k of the model are transposed once, here (a snapshot: the model must not change while this is in
- * use). Products with a transposed A (training only), other alphas and betas, and the level-1 routines are delegated.
- * Stateless after construction but for a per-thread scratch of a few vectors: any number of threads may share it.
+ * <p>Products A W_k^T (forward passes) read a transposed copy of W_k made once, here (a snapshot: the model must not
+ * change while this is in use), so that every product streams contiguous rows of its B. Products with a transposed A
+ * (training only), other alphas and betas, and the level-1 routines are delegated. Stateless after construction: any
+ * number of threads may share it.
  */
 public final class RowExactBlas implements Blas {
 
@@ -50,9 +45,6 @@ public final class RowExactBlas implements Blas {
     private final int[] fanIns;
     /** W_k^T, (fanIn_k, H_k) row-major, per hidden layer k. */
     private final MemorySegment[] transposed;
-    /** Per thread: the accumulators of a dot-product tile, stored to be summed lane by lane (12 vectors). */
-    private final ThreadLocal<MemorySegment> lanes =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(12L * VB, 64));
 
     /**
      * @param delegate   computes what is not a row-exact product (transposed A, other alpha or beta, level 1)
@@ -104,40 +96,31 @@ public final class RowExactBlas implements Blas {
             }
             return;
         }
-        int layer = weightLayer(b, bOff, transB, n, k, ldb);
         if (transB) {
-            if (layer >= 0) {
-                product(m, n, k, a, aOff, lda, transposed[layer], 0, n, accumulate, c, cOff, ldc); // rows p of W^T
-            } else {
-                dotProduct(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);         // rows j of B
+            int layer = weightLayer(b, bOff, n, k, ldb);
+            if (layer < 0) {
+                stridedProduct(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+                return;
             }
-        } else {
-            if (layer >= 0) {
-                dotProduct(m, n, k, a, aOff, lda, transposed[layer], 0, k, accumulate, c, cOff, ldc); // rows j of W^T
-            } else {
-                product(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
-            }
+            b = transposed[layer];
+            bOff = 0;
+            ldb = n;
         }
+        product(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
     }
 
-    /**
-     * The hidden layer whose weight W_k (H_k x fanIn_k, row-major in the slab) is this B operand, as W_k^T (transB:
-     * n = H_k, k = fanIn_k) or as W_k (n = fanIn_k, k = H_k), or -1. Either way the product reads only the cached
-     * W_k^T, so that a step streams one copy of each weight (a 200 x 200 matrix fills half of a core's L2).
-     */
-    private int weightLayer(MemorySegment b, long bOff, boolean transB, int n, int k, int ldb) {
+    /** The hidden layer whose weight W_k (H_k x fanIn_k, row-major in the slab) is this transposed B operand, or -1. */
+    private int weightLayer(MemorySegment b, long bOff, int n, int k, int ldb) {
         if (b.address() != slabAddress) return -1;
         for (int layer = 0; layer < weightOffsets.length; layer++) {
-            int fanIn = fanIns[layer], width = widths[layer];
-            boolean shape = transB ? n == width && k == fanIn : n == fanIn && k == width;
-            if (weightOffsets[layer] == bOff && shape && ldb == fanIn) return layer;
+            if (weightOffsets[layer] == bOff && n == widths[layer] && k == fanIns[layer] && ldb == k) return layer;
         }
         return -1;
     }
 
     /**
-     * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 4 rows x 3, 2 or 1 vectors
-     * of columns, then single rows in tiles of 10, 2 or 1 vectors, then scalar columns; the tile changes the schedule,
+     * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 6 rows x 2 or 1 vectors of
+     * columns, then single rows in tiles of 10, 2 or 1 vectors, then scalar columns; the tile changes the schedule,
      * never an element's chain.
      */
     private static void product(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff,
@@ -152,13 +135,12 @@ public final class RowExactBlas implements Blas {
             }
         }
         int i = 0;
-        for (; i + 4 <= m; i += 4) {
+        for (; i + 6 <= m; i += 6) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
             int j = 0;
-            for (; j + 3 * L <= vectorEnd; j += 3 * L) tile4x3(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
-            for (; j + 2 * L <= vectorEnd; j += 2 * L) tile4x2(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
-            for (; j + L <= vectorEnd; j += L) tile4x1(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
-            for (int r = 0; r < 4; r++) scalarColumns(vectorEnd, n, k, a, ai + (long) r * lda, b, bOff, ldb, c, ci + (long) r * ldc);
+            for (; j + 2 * L <= vectorEnd; j += 2 * L) tile6x2(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
+            for (; j + L <= vectorEnd; j += L) tile6x1(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
+            for (int r = 0; r < 6; r++) scalarColumns(vectorEnd, n, k, a, ai + (long) r * lda, b, bOff, ldb, c, ci + (long) r * ldc);
         }
         for (; i < m; i++) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
@@ -173,65 +155,15 @@ public final class RowExactBlas implements Blas {
     // The tiles spell every vector operation out: a helper that takes or returns a vector, once not inlined into a
     // large caller, boxes it on the heap at every call.
 
-    /** 4 rows x 3 vectors: 12 accumulators; per p, 3 loads of B shared by 4 broadcasts of A. */
-    private static void tile4x3(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
+    /** 6 rows x 2 vectors: 12 accumulators; per p, 2 loads of B shared by 6 broadcasts of A (measured best). */
+    private static void tile6x2(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
                                 MemorySegment c, long ci, int ldc) {
-        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
-                c3 = c2 + (long) ldc * Double.BYTES;
-        DoubleVector s00 = DoubleVector.fromMemorySegment(S, c, c0, NO);
-        DoubleVector s01 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
-        DoubleVector s02 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
-        DoubleVector s10 = DoubleVector.fromMemorySegment(S, c, c1, NO);
-        DoubleVector s11 = DoubleVector.fromMemorySegment(S, c, c1 + VB, NO);
-        DoubleVector s12 = DoubleVector.fromMemorySegment(S, c, c1 + 2 * VB, NO);
-        DoubleVector s20 = DoubleVector.fromMemorySegment(S, c, c2, NO);
-        DoubleVector s21 = DoubleVector.fromMemorySegment(S, c, c2 + VB, NO);
-        DoubleVector s22 = DoubleVector.fromMemorySegment(S, c, c2 + 2 * VB, NO);
-        DoubleVector s30 = DoubleVector.fromMemorySegment(S, c, c3, NO);
-        DoubleVector s31 = DoubleVector.fromMemorySegment(S, c, c3 + VB, NO);
-        DoubleVector s32 = DoubleVector.fromMemorySegment(S, c, c3 + 2 * VB, NO);
-        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
-        for (int p = 0; p < k; p++) {
-            long bp = (bj + (long) p * ldb) * Double.BYTES;
-            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
-            DoubleVector b1 = DoubleVector.fromMemorySegment(S, b, bp + VB, NO);
-            DoubleVector b2 = DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO);
-            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
-            s00 = x.fma(b0, s00);
-            s01 = x.fma(b1, s01);
-            s02 = x.fma(b2, s02);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
-            s10 = x.fma(b0, s10);
-            s11 = x.fma(b1, s11);
-            s12 = x.fma(b2, s12);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
-            s20 = x.fma(b0, s20);
-            s21 = x.fma(b1, s21);
-            s22 = x.fma(b2, s22);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
-            s30 = x.fma(b0, s30);
-            s31 = x.fma(b1, s31);
-            s32 = x.fma(b2, s32);
-        }
-        s00.intoMemorySegment(c, c0, NO);
-        s01.intoMemorySegment(c, c0 + VB, NO);
-        s02.intoMemorySegment(c, c0 + 2 * VB, NO);
-        s10.intoMemorySegment(c, c1, NO);
-        s11.intoMemorySegment(c, c1 + VB, NO);
-        s12.intoMemorySegment(c, c1 + 2 * VB, NO);
-        s20.intoMemorySegment(c, c2, NO);
-        s21.intoMemorySegment(c, c2 + VB, NO);
-        s22.intoMemorySegment(c, c2 + 2 * VB, NO);
-        s30.intoMemorySegment(c, c3, NO);
-        s31.intoMemorySegment(c, c3 + VB, NO);
-        s32.intoMemorySegment(c, c3 + 2 * VB, NO);
-    }
-
-    /** 4 rows x 2 vectors. */
-    private static void tile4x2(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
-                                MemorySegment c, long ci, int ldc) {
-        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
-                c3 = c2 + (long) ldc * Double.BYTES;
+        long c0 = ci * Double.BYTES;
+        long c1 = c0 + (long) ldc * Double.BYTES;
+        long c2 = c1 + (long) ldc * Double.BYTES;
+        long c3 = c2 + (long) ldc * Double.BYTES;
+        long c4 = c3 + (long) ldc * Double.BYTES;
+        long c5 = c4 + (long) ldc * Double.BYTES;
         DoubleVector s00 = DoubleVector.fromMemorySegment(S, c, c0, NO);
         DoubleVector s01 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
         DoubleVector s10 = DoubleVector.fromMemorySegment(S, c, c1, NO);
@@ -240,23 +172,38 @@ public final class RowExactBlas implements Blas {
         DoubleVector s21 = DoubleVector.fromMemorySegment(S, c, c2 + VB, NO);
         DoubleVector s30 = DoubleVector.fromMemorySegment(S, c, c3, NO);
         DoubleVector s31 = DoubleVector.fromMemorySegment(S, c, c3 + VB, NO);
-        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
+        DoubleVector s40 = DoubleVector.fromMemorySegment(S, c, c4, NO);
+        DoubleVector s41 = DoubleVector.fromMemorySegment(S, c, c4 + VB, NO);
+        DoubleVector s50 = DoubleVector.fromMemorySegment(S, c, c5, NO);
+        DoubleVector s51 = DoubleVector.fromMemorySegment(S, c, c5 + VB, NO);
+        long a0 = ai;
+        long a1 = a0 + lda;
+        long a2 = a1 + lda;
+        long a3 = a2 + lda;
+        long a4 = a3 + lda;
+        long a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
             long bp = (bj + (long) p * ldb) * Double.BYTES;
             DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
             DoubleVector b1 = DoubleVector.fromMemorySegment(S, b, bp + VB, NO);
-            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
-            s00 = x.fma(b0, s00);
-            s01 = x.fma(b1, s01);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
-            s10 = x.fma(b0, s10);
-            s11 = x.fma(b1, s11);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
-            s20 = x.fma(b0, s20);
-            s21 = x.fma(b1, s21);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
-            s30 = x.fma(b0, s30);
-            s31 = x.fma(b1, s31);
+            DoubleVector x0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
+            s00 = x0.fma(b0, s00);
+            s01 = x0.fma(b1, s01);
+            DoubleVector x1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
+            s10 = x1.fma(b0, s10);
+            s11 = x1.fma(b1, s11);
+            DoubleVector x2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
+            s20 = x2.fma(b0, s20);
+            s21 = x2.fma(b1, s21);
+            DoubleVector x3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
+            s30 = x3.fma(b0, s30);
+            s31 = x3.fma(b1, s31);
+            DoubleVector x4 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a4 + p));
+            s40 = x4.fma(b0, s40);
+            s41 = x4.fma(b1, s41);
+            DoubleVector x5 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a5 + p));
+            s50 = x5.fma(b0, s50);
+            s51 = x5.fma(b1, s51);
         }
         s00.intoMemorySegment(c, c0, NO);
         s01.intoMemorySegment(c, c0 + VB, NO);
@@ -266,29 +213,55 @@ public final class RowExactBlas implements Blas {
         s21.intoMemorySegment(c, c2 + VB, NO);
         s30.intoMemorySegment(c, c3, NO);
         s31.intoMemorySegment(c, c3 + VB, NO);
+        s40.intoMemorySegment(c, c4, NO);
+        s41.intoMemorySegment(c, c4 + VB, NO);
+        s50.intoMemorySegment(c, c5, NO);
+        s51.intoMemorySegment(c, c5 + VB, NO);
     }
 
-    /** 4 rows x 1 vector. */
-    private static void tile4x1(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
+    /** 6 rows x 1 vector. */
+    private static void tile6x1(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
                                 MemorySegment c, long ci, int ldc) {
-        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
-                c3 = c2 + (long) ldc * Double.BYTES;
-        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
-        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c1, NO);
-        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c2, NO);
-        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c3, NO);
-        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
+        long c0 = ci * Double.BYTES;
+        long c1 = c0 + (long) ldc * Double.BYTES;
+        long c2 = c1 + (long) ldc * Double.BYTES;
+        long c3 = c2 + (long) ldc * Double.BYTES;
+        long c4 = c3 + (long) ldc * Double.BYTES;
+        long c5 = c4 + (long) ldc * Double.BYTES;
+        DoubleVector s00 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s10 = DoubleVector.fromMemorySegment(S, c, c1, NO);
+        DoubleVector s20 = DoubleVector.fromMemorySegment(S, c, c2, NO);
+        DoubleVector s30 = DoubleVector.fromMemorySegment(S, c, c3, NO);
+        DoubleVector s40 = DoubleVector.fromMemorySegment(S, c, c4, NO);
+        DoubleVector s50 = DoubleVector.fromMemorySegment(S, c, c5, NO);
+        long a0 = ai;
+        long a1 = a0 + lda;
+        long a2 = a1 + lda;
+        long a3 = a2 + lda;
+        long a4 = a3 + lda;
+        long a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
-            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, (bj + (long) p * ldb) * Double.BYTES, NO);
-            s0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p)).fma(b0, s0);
-            s1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p)).fma(b0, s1);
-            s2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p)).fma(b0, s2);
-            s3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p)).fma(b0, s3);
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
+            DoubleVector x0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
+            s00 = x0.fma(b0, s00);
+            DoubleVector x1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
+            s10 = x1.fma(b0, s10);
+            DoubleVector x2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
+            s20 = x2.fma(b0, s20);
+            DoubleVector x3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
+            s30 = x3.fma(b0, s30);
+            DoubleVector x4 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a4 + p));
+            s40 = x4.fma(b0, s40);
+            DoubleVector x5 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a5 + p));
+            s50 = x5.fma(b0, s50);
         }
-        s0.intoMemorySegment(c, c0, NO);
-        s1.intoMemorySegment(c, c1, NO);
-        s2.intoMemorySegment(c, c2, NO);
-        s3.intoMemorySegment(c, c3, NO);
+        s00.intoMemorySegment(c, c0, NO);
+        s10.intoMemorySegment(c, c1, NO);
+        s20.intoMemorySegment(c, c2, NO);
+        s30.intoMemorySegment(c, c3, NO);
+        s40.intoMemorySegment(c, c4, NO);
+        s50.intoMemorySegment(c, c5, NO);
     }
 
     /** 1 row x 10 vectors: enough independent chains to hide the latency of the fused multiply-add (200 = 5 x 40). */
@@ -349,12 +322,13 @@ public final class RowExactBlas implements Blas {
 
     /** 1 row x 1 vector. */
     private static void tile1x1(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
-                                MemorySegment c, long ci) {
+                                 MemorySegment c, long ci) {
         long c0 = ci * Double.BYTES;
         DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
         for (int p = 0; p < k; p++) {
-            s0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p))
-                    .fma(DoubleVector.fromMemorySegment(S, b, (bj + (long) p * ldb) * Double.BYTES, NO), s0);
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
+            s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
         }
         s0.intoMemorySegment(c, c0, NO);
     }
@@ -371,139 +345,18 @@ public final class RowExactBlas implements Blas {
         }
     }
 
-    /**
-     * C = A R^T + beta C for row-major A (m, k), R (n, k) (rows of R contiguous), C (m, n), beta 0 or 1: each element a
-     * dot product whose vector lanes accumulate p = l, l + L, ... by fused multiply-adds, then the lanes are summed
-     * in order, the tail p >= k - k % L follows by fused multiply-adds, and C is added last. Tiles of 4 rows x 3 or 1
-     * outputs, then single rows in tiles of 8 or 1 outputs; as with {@link #product}, the tile never changes an
-     * element's operations.
-     */
-    private void dotProduct(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment r, long rOff,
-                            int ldr, boolean accumulate, MemorySegment c, long cOff, int ldc) {
-        MemorySegment lanes = this.lanes.get();
-        int kv = k - k % L;
-        int i = 0;
-        for (; i + 4 <= m; i += 4) {
+    /** C = A B^T + beta C for a B^T that is not a cached weight (not used by rollouts): the same chains, strided. */
+    private static void stridedProduct(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b,
+                                       long bOff, int ldb, boolean accumulate, MemorySegment c, long cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
-            int j = 0;
-            for (; j + 3 <= n; j += 3) dot4x3(k, kv, a, ai, lda, r, rOff + (long) j * ldr, ldr, accumulate, c, ci + j, ldc, lanes);
-            for (; j < n; j++) {
-                for (int row = 0; row < 4; row++) {
-                    dot1x1(k, kv, a, ai + (long) row * lda, r, rOff + (long) j * ldr, accumulate, c, ci + (long) row * ldc + j,
-                            lanes);
-                }
+            for (int j = 0; j < n; j++) {
+                long bj = bOff + (long) j * ldb;
+                double s = accumulate ? c.getAtIndex(JAVA_DOUBLE, ci + j) : 0;
+                for (int p = 0; p < k; p++) s = Math.fma(a.getAtIndex(JAVA_DOUBLE, ai + p), b.getAtIndex(JAVA_DOUBLE, bj + p), s);
+                c.setAtIndex(JAVA_DOUBLE, ci + j, s);
             }
         }
-        for (; i < m; i++) {
-            long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
-            int j = 0;
-            for (; j + 8 <= n; j += 8) dot1x8(k, kv, a, ai, r, rOff + (long) j * ldr, ldr, accumulate, c, ci + j, lanes);
-            for (; j < n; j++) dot1x1(k, kv, a, ai, r, rOff + (long) j * ldr, accumulate, c, ci + j, lanes);
-        }
-    }
-
-    /**
-     * The end of {@code count} elements of {@link #dotProduct} whose accumulators were stored in {@code lanes}
-     * (L values each, in order): the lanes summed in lane order, the tail of k, then C. Element t is row
-     * {@code ai + (t / per) lda} of A, row {@code rj + (t % per) ldr} of R, at {@code ci + (t / per) ldc + t % per}.
-     */
-    private static void finishDots(MemorySegment lanes, int count, int per, int k, int kv, MemorySegment a, long ai,
-                                   int lda, MemorySegment r, long rj, int ldr, boolean accumulate, MemorySegment c,
-                                   long ci, int ldc) {
-        for (int t = 0; t < count; t++) {
-            double s = lanes.getAtIndex(JAVA_DOUBLE, (long) t * L);
-            for (int l = 1; l < L; l++) s += lanes.getAtIndex(JAVA_DOUBLE, (long) t * L + l);
-            long at = ai + (long) (t / per) * lda, rt = rj + (long) (t % per) * ldr;
-            for (int p = kv; p < k; p++) s = Math.fma(a.getAtIndex(JAVA_DOUBLE, at + p), r.getAtIndex(JAVA_DOUBLE, rt + p), s);
-            long cij = ci + (long) (t / per) * ldc + t % per;
-            c.setAtIndex(JAVA_DOUBLE, cij, accumulate ? c.getAtIndex(JAVA_DOUBLE, cij) + s : s);
-        }
-    }
-
-    /** 4 rows x 3 outputs: 12 accumulators; per chunk of L values of p, 4 loads of A and 3 of R. */
-    private static void dot4x3(int k, int kv, MemorySegment a, long ai, int lda, MemorySegment r, long rj, int ldr,
-                               boolean accumulate, MemorySegment c, long ci, int ldc, MemorySegment lanes) {
-        DoubleVector s00 = DoubleVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00,
-                s20 = s00, s21 = s00, s22 = s00, s30 = s00, s31 = s00, s32 = s00;
-        long a0 = ai * Double.BYTES, a1 = a0 + (long) lda * Double.BYTES, a2 = a1 + (long) lda * Double.BYTES,
-                a3 = a2 + (long) lda * Double.BYTES;
-        long r0 = rj * Double.BYTES, r1 = r0 + (long) ldr * Double.BYTES, r2 = r1 + (long) ldr * Double.BYTES;
-        for (int p = 0; p < kv; p += L) {
-            long o = (long) p * Double.BYTES;
-            DoubleVector w0 = DoubleVector.fromMemorySegment(S, r, r0 + o, NO);
-            DoubleVector w1 = DoubleVector.fromMemorySegment(S, r, r1 + o, NO);
-            DoubleVector w2 = DoubleVector.fromMemorySegment(S, r, r2 + o, NO);
-            DoubleVector x = DoubleVector.fromMemorySegment(S, a, a0 + o, NO);
-            s00 = x.fma(w0, s00);
-            s01 = x.fma(w1, s01);
-            s02 = x.fma(w2, s02);
-            x = DoubleVector.fromMemorySegment(S, a, a1 + o, NO);
-            s10 = x.fma(w0, s10);
-            s11 = x.fma(w1, s11);
-            s12 = x.fma(w2, s12);
-            x = DoubleVector.fromMemorySegment(S, a, a2 + o, NO);
-            s20 = x.fma(w0, s20);
-            s21 = x.fma(w1, s21);
-            s22 = x.fma(w2, s22);
-            x = DoubleVector.fromMemorySegment(S, a, a3 + o, NO);
-            s30 = x.fma(w0, s30);
-            s31 = x.fma(w1, s31);
-            s32 = x.fma(w2, s32);
-        }
-        s00.intoMemorySegment(lanes, 0, NO);
-        s01.intoMemorySegment(lanes, VB, NO);
-        s02.intoMemorySegment(lanes, 2 * VB, NO);
-        s10.intoMemorySegment(lanes, 3 * VB, NO);
-        s11.intoMemorySegment(lanes, 4 * VB, NO);
-        s12.intoMemorySegment(lanes, 5 * VB, NO);
-        s20.intoMemorySegment(lanes, 6 * VB, NO);
-        s21.intoMemorySegment(lanes, 7 * VB, NO);
-        s22.intoMemorySegment(lanes, 8 * VB, NO);
-        s30.intoMemorySegment(lanes, 9 * VB, NO);
-        s31.intoMemorySegment(lanes, 10 * VB, NO);
-        s32.intoMemorySegment(lanes, 11 * VB, NO);
-        finishDots(lanes, 12, 3, k, kv, a, ai, lda, r, rj, ldr, accumulate, c, ci, ldc);
-    }
-
-    /** 1 row x 8 outputs: 8 independent chains hide the latency of the fused multiply-add. */
-    private static void dot1x8(int k, int kv, MemorySegment a, long ai, MemorySegment r, long rj, int ldr,
-                               boolean accumulate, MemorySegment c, long ci, MemorySegment lanes) {
-        DoubleVector s0 = DoubleVector.zero(S), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-        long a0 = ai * Double.BYTES, stride = (long) ldr * Double.BYTES, r0 = rj * Double.BYTES;
-        for (int p = 0; p < kv; p += L) {
-            long o = (long) p * Double.BYTES, q = r0 + o;
-            DoubleVector x = DoubleVector.fromMemorySegment(S, a, a0 + o, NO);
-            s0 = x.fma(DoubleVector.fromMemorySegment(S, r, q, NO), s0);
-            s1 = x.fma(DoubleVector.fromMemorySegment(S, r, q + stride, NO), s1);
-            s2 = x.fma(DoubleVector.fromMemorySegment(S, r, q + 2 * stride, NO), s2);
-            s3 = x.fma(DoubleVector.fromMemorySegment(S, r, q + 3 * stride, NO), s3);
-            s4 = x.fma(DoubleVector.fromMemorySegment(S, r, q + 4 * stride, NO), s4);
-            s5 = x.fma(DoubleVector.fromMemorySegment(S, r, q + 5 * stride, NO), s5);
-            s6 = x.fma(DoubleVector.fromMemorySegment(S, r, q + 6 * stride, NO), s6);
-            s7 = x.fma(DoubleVector.fromMemorySegment(S, r, q + 7 * stride, NO), s7);
-        }
-        s0.intoMemorySegment(lanes, 0, NO);
-        s1.intoMemorySegment(lanes, VB, NO);
-        s2.intoMemorySegment(lanes, 2 * VB, NO);
-        s3.intoMemorySegment(lanes, 3 * VB, NO);
-        s4.intoMemorySegment(lanes, 4 * VB, NO);
-        s5.intoMemorySegment(lanes, 5 * VB, NO);
-        s6.intoMemorySegment(lanes, 6 * VB, NO);
-        s7.intoMemorySegment(lanes, 7 * VB, NO);
-        finishDots(lanes, 8, 8, k, kv, a, ai, 0, r, rj, ldr, accumulate, c, ci, 0);
-    }
-
-    /** 1 row x 1 output. */
-    private static void dot1x1(int k, int kv, MemorySegment a, long ai, MemorySegment r, long rj,
-                               boolean accumulate, MemorySegment c, long cij, MemorySegment lanes) {
-        DoubleVector s0 = DoubleVector.zero(S);
-        for (int p = 0; p < kv; p += L) {
-            long o = (long) p * Double.BYTES;
-            s0 = DoubleVector.fromMemorySegment(S, a, ai * Double.BYTES + o, NO)
-                    .fma(DoubleVector.fromMemorySegment(S, r, rj * Double.BYTES + o, NO), s0);
-        }
-        s0.intoMemorySegment(lanes, 0, NO);
-        finishDots(lanes, 1, 1, k, kv, a, ai, 0, r, rj, 0, accumulate, c, cij, 0);
     }
 
     // ------------------------------------------------------------------------------------------------ dgemv

@@ -17,11 +17,7 @@ import org.dtlm.nn.Parameters;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/**
- * Every product of {@link RowExactBlas} is, element by element, the sequence of operations its documentation states,
- * spelled out here with scalar Math.fma (STYLE 4, 9): a chain over p for products that stream rows of B, lanes of a
- * dot product summed in order for those that stream rows of B^T.
- */
+/** Every product of {@link RowExactBlas} is, element by element, one Math.fma chain: the oracle here (STYLE 4, 9). */
 class RowExactBlasTest {
     /** Delegated products are the delegate's: checked loosely, against the Java reference BLAS. */
     private static final double DELEGATED_TOLERANCE = 1e-12;
@@ -60,33 +56,6 @@ class RowExactBlasTest {
         }
     }
 
-    /** Vector length of the kernels. */
-    private static final int L = jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED.length();
-
-    /**
-     * The dot-product oracle: lane l accumulates a_p r_p for p = l, l + L, .. below k - k % L by fma from 0, the lanes
-     * are added in order, the tail of p follows by fma, then c is added (beta 1); r(p, j) read via rIndex.
-     */
-    private static void referenceDot(int m, int n, int k, MemorySegment a, int lda, java.util.function.IntBinaryOperator rIndex,
-                                     MemorySegment r, boolean accumulate, MemorySegment c, int ldc) {
-        int kv = k - k % L;
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double[] lanes = new double[L];
-                for (int p = 0; p < kv; p++) {
-                    lanes[p % L] = Math.fma(a.getAtIndex(JAVA_DOUBLE, (long) i * lda + p), r.getAtIndex(JAVA_DOUBLE, rIndex.applyAsInt(p, j)), lanes[p % L]);
-                }
-                double s = lanes[0];
-                for (int l = 1; l < L; l++) s += lanes[l];
-                for (int p = kv; p < k; p++) {
-                    s = Math.fma(a.getAtIndex(JAVA_DOUBLE, (long) i * lda + p), r.getAtIndex(JAVA_DOUBLE, rIndex.applyAsInt(p, j)), s);
-                }
-                long at = (long) i * ldc + j;
-                c.setAtIndex(JAVA_DOUBLE, at, accumulate ? c.getAtIndex(JAVA_DOUBLE, at) + s : s);
-            }
-        }
-    }
-
     private static void assertBitEqual(MemorySegment want, MemorySegment got, long n, String what) {
         for (long i = 0; i < n; i++) {
             assertEquals(Double.doubleToRawLongBits(want.getAtIndex(JAVA_DOUBLE, i)),
@@ -95,7 +64,7 @@ class RowExactBlasTest {
     }
 
     @Test
-    void everyProductOfANetworkPassIsItsStatedSequenceOfOperations() {
+    void everyProductOfANetworkPassIsTheFusedChainOfEachElement() {
         for (int d : new int[]{1, 4}) {
             MlpShape shape = MlpShape.of(d, 200, 200);
             ParameterLayout layout = new ParameterLayout(shape, 0);
@@ -104,27 +73,23 @@ class RowExactBlasTest {
             RowExactBlas blas = new RowExactBlas(new JavaBlas(), p, arena);
             MemorySegment slab = p.slab();
             int w0 = (int) layout.weight(0), w1 = (int) layout.weight(1);
-            for (int m : new int[]{1, 2, 3, 4, 5, 7, 17, 33}) {
+            for (int m : new int[]{1, 2, 5, 6, 7, 13, 33}) {
                 for (boolean accumulate : new boolean[]{false, true}) {
                     // forward layer 1: (m, d) x W1^T; layer 2: (m, 200) x W2^T; chain: (m, 200) x W2; gradient: (m, 200) x W1
-                    check(blas, "x W1^T", m, 200, d, true, slab, w0, d, (q, j) -> w0 + j * d + q, accumulate, false);
-                    check(blas, "h W2^T", m, 200, 200, true, slab, w1, 200, (q, j) -> w1 + j * 200 + q, accumulate, false);
-                    check(blas, "delta W2", m, 200, 200, false, slab, w1, 200, (q, j) -> w1 + q * 200 + j, accumulate, true);
-                    check(blas, "delta W1", m, d, 200, false, slab, w0, d, (q, j) -> w0 + q * d + j, accumulate, true);
+                    check(blas, "x W1^T", m, 200, d, true, slab, w0, d, (q, j) -> w0 + j * d + q, accumulate);
+                    check(blas, "h W2^T", m, 200, 200, true, slab, w1, 200, (q, j) -> w1 + j * 200 + q, accumulate);
+                    check(blas, "delta W2", m, 200, 200, false, slab, w1, 200, (q, j) -> w1 + q * 200 + j, accumulate);
+                    check(blas, "delta W1", m, d, 200, false, slab, w0, d, (q, j) -> w0 + q * d + j, accumulate);
                 }
             }
         }
     }
 
     private void check(RowExactBlas blas, String what, int m, int n, int k, boolean transB, MemorySegment b, long bOff,
-                       int ldb, java.util.function.IntBinaryOperator bIndex, boolean accumulate, boolean dot) {
+                       int ldb, java.util.function.IntBinaryOperator bIndex, boolean accumulate) {
         MemorySegment a = random((long) m * k), c = random((long) m * n);
         MemorySegment want = copy(c, arena);
-        if (dot) {
-            referenceDot(m, n, k, a, k, bIndex, b, accumulate, want, n);
-        } else {
-            reference(m, n, k, a, k, bIndex, b, accumulate, want, n);
-        }
+        reference(m, n, k, a, k, bIndex, b, accumulate, want, n);
         blas.dgemm(false, transB, m, n, k, 1.0, a, 0, k, b, bOff, ldb, accumulate ? 1.0 : 0.0, c, 0, n);
         assertBitEqual(want, c, (long) m * n, what + ", m = " + m + (accumulate ? ", beta 1" : ", beta 0"));
     }
@@ -151,7 +116,7 @@ class RowExactBlasTest {
         int m = 6, n = 9, k = 13, ldb = 15;
         MemorySegment a = random((long) m * k), b = random((long) n * ldb), c = random((long) m * n);
         MemorySegment want = copy(c, arena);
-        referenceDot(m, n, k, a, k, (q, j) -> j * ldb + q, b, true, want, n);
+        reference(m, n, k, a, k, (q, j) -> j * ldb + q, b, true, want, n);
         blas.dgemm(false, true, m, n, k, 1.0, a, 0, k, b, 0, ldb, 1.0, c, 0, n);
         assertBitEqual(want, c, (long) m * n, "A B^T, B not a weight");
     }

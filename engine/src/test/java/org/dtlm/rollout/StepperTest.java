@@ -427,7 +427,7 @@ class StepperTest {
         }
     }
 
-    private static final int ALLOCATION_STEPS = 50, ALLOCATION_ATTEMPTS = 40;
+    private static final int ALLOCATION_STEPS = 50, ALLOCATION_ATTEMPTS = 200;
 
     // ------------------------------------------------------------------------------------------- helpers
     /** Copies the points 0 .. points-1 of a one-trajectory stepper into q, v (points, d) and e (points). */
