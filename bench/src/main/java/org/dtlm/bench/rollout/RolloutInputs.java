@@ -70,11 +70,11 @@ final class RolloutInputs {
         return s;
     }
 
-    /** The first {@code trajectories} starts, (trajectories, 3, d). */
+    /** The first {@code trajectories} starts, (trajectories, 3, d), repeated cyclically beyond the 256 there are. */
     double[] starts(int trajectories) {
-        int d = model.dimension();
-        double[] s = new double[trajectories * 3 * d];
-        System.arraycopy(starts, 0, s, 0, s.length);
+        int per = 3 * model.dimension();
+        double[] s = new double[trajectories * per];
+        for (int b = 0; b < trajectories; b++) System.arraycopy(starts, (b % MAX_TRAJECTORIES) * per, s, b * per, per);
         return s;
     }
 }
