@@ -16,20 +16,22 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 
 /**
  * The BLAS of a rollout's network passes: every product in Java, each element of the result one fused multiply-add
- * chain over k in increasing order, starting from 0 (beta = 0) or from the element of C (beta = 1), so that a row's
- * result is the same bits whatever the other rows of the call, their number, the tiling and the threads
- * ({@code RowExactBlasTest} checks it against a plain {@code Math.fma} loop, STYLE 4).
+ * chain over p = 0 .. k-1 in increasing order, starting from 0 (beta = 0) or from the element of C (beta = 1), so that
+ * a row's result is the same bits whatever the other rows of the call, their number, the tiling and the threads: a
+ * trajectory's bits do not depend on the batch it rides in ({@code RowExactBlasTest} checks every product against a
+ * plain {@code Math.fma} loop, STYLE 4).
  *
- * <p>Why not OpenBLAS. Its dgemm computes most rows by that very chain, but a row left alone in the tail of a thread's
+ * <p>Why not OpenBLAS. Its dgemm computes most rows by such a chain, but a row left alone in the tail of a thread's
  * partition goes through another kernel and another order (measured: m = 3, row 2; m = 20 on two threads, rows 4, 9,
- * 14, 19), so a trajectory's bits would depend on the batch it rides in; and with one or two rows it spends ~45 µs
- * packing the 200 x 200 weights for ~5 µs of arithmetic (bench/README.md, ## Rollouts).
+ * 14, 19), so a trajectory's bits would depend on the batch; and with one or two rows it spends ~45 µs packing the
+ * 200 x 200 weights for ~5 µs of arithmetic (bench/README.md, ## Rollouts).
  *
- * <p>The weights W_k of the model are transposed once, here (a snapshot: the model must not change while this is in
- * use), so that every product streams contiguous rows of B. Products with a transposed A (training only) and other
- * routines are delegated. Stateless after construction: any number of threads may share it.
+ * <p>Products A W_k^T (forward passes) read a transposed copy of W_k made once, here (a snapshot: the model must not
+ * change while this is in use), so that every product streams contiguous rows of its B. Products with a transposed A
+ * (training only), other alphas and betas, and the level-1 routines are delegated. Stateless after construction: any
+ * number of threads may share it.
  */
-final class RowExactBlas implements Blas {
+public final class RowExactBlas implements Blas {
 
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     private static final int L = S.length();
@@ -39,10 +41,17 @@ final class RowExactBlas implements Blas {
     private final Blas delegate;
     private final long slabAddress;
     private final long[] weightOffsets;
+    private final int[] widths;
+    private final int[] fanIns;
     /** W_k^T, (fanIn_k, H_k) row-major, per hidden layer k. */
     private final MemorySegment[] transposed;
 
-    RowExactBlas(Blas delegate, Parameters parameters, Arena arena) {
+    /**
+     * @param delegate   computes what is not a row-exact product (transposed A, other alpha or beta, level 1)
+     * @param parameters the model's parameters, whose weights are snapshotted (transposed) here
+     * @param arena      holds the transposed weights; must outlive this object's use
+     */
+    public RowExactBlas(Blas delegate, Parameters parameters, Arena arena) {
         this.delegate = delegate;
         ParameterLayout layout = parameters.layout();
         MlpShape shape = layout.shape();
@@ -50,9 +59,13 @@ final class RowExactBlas implements Blas {
         slabAddress = slab.address();
         int layers = shape.layers();
         weightOffsets = new long[layers];
+        widths = new int[layers];
+        fanIns = new int[layers];
         transposed = new MemorySegment[layers];
         for (int k = 0; k < layers; k++) {
             int h = shape.width(k), f = shape.fanIn(k);
+            widths[k] = h;
+            fanIns[k] = f;
             long w = layout.weight(k);
             weightOffsets[k] = w;
             MemorySegment t = arena.allocate((long) f * h * Double.BYTES, 64);
@@ -100,16 +113,15 @@ final class RowExactBlas implements Blas {
     private int weightLayer(MemorySegment b, long bOff, int n, int k, int ldb) {
         if (b.address() != slabAddress) return -1;
         for (int layer = 0; layer < weightOffsets.length; layer++) {
-            if (weightOffsets[layer] == bOff && ldb == k && transposed[layer].byteSize() == (long) n * k * Double.BYTES) {
-                return layer;
-            }
+            if (weightOffsets[layer] == bOff && n == widths[layer] && k == fanIns[layer] && ldb == k) return layer;
         }
         return -1;
     }
 
     /**
-     * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 4 rows x 3 or 1 vectors of
-     * columns, then single rows, then scalar columns; the tile changes the schedule, never an element's chain.
+     * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 6 rows x 2 or 1 vectors of
+     * columns, then single rows in tiles of 10, 2 or 1 vectors, then scalar columns; the tile changes the schedule,
+     * never an element's chain.
      */
     private static void product(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff,
                                 int ldb, boolean accumulate, MemorySegment c, long cOff, int ldc) {
@@ -123,17 +135,18 @@ final class RowExactBlas implements Blas {
             }
         }
         int i = 0;
-        for (; i + 4 <= m; i += 4) {
+        for (; i + 6 <= m; i += 6) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
             int j = 0;
-            for (; j + 3 * L <= vectorEnd; j += 3 * L) tile4x3(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
-            for (; j + L <= vectorEnd; j += L) tile4x1(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
-            for (int r = 0; r < 4; r++) scalarColumns(vectorEnd, n, k, a, ai + (long) r * lda, b, bOff, ldb, c, ci + (long) r * ldc);
+            for (; j + 2 * L <= vectorEnd; j += 2 * L) tile6x2(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
+            for (; j + L <= vectorEnd; j += L) tile6x1(k, a, ai, lda, b, bOff + j, ldb, c, ci + j, ldc);
+            for (int r = 0; r < 6; r++) scalarColumns(vectorEnd, n, k, a, ai + (long) r * lda, b, bOff, ldb, c, ci + (long) r * ldc);
         }
         for (; i < m; i++) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
             int j = 0;
-            for (; j + 4 * L <= vectorEnd; j += 4 * L) tile1x4(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            for (; j + 10 * L <= vectorEnd; j += 10 * L) tile1x10(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            for (; j + 2 * L <= vectorEnd; j += 2 * L) tile1x2(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (; j + L <= vectorEnd; j += L) tile1x1(k, a, ai, b, bOff + j, ldb, c, ci + j);
             scalarColumns(vectorEnd, n, k, a, ai, b, bOff, ldb, c, ci);
         }
@@ -142,91 +155,129 @@ final class RowExactBlas implements Blas {
     // The tiles spell every vector operation out: a helper that takes or returns a vector, once not inlined into a
     // large caller, boxes it on the heap at every call.
 
-    /** 4 rows x 3 vectors: 12 accumulators; per p, 3 loads of B shared by 4 broadcasts of A. */
-    private static void tile4x3(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
+    /** 6 rows x 2 vectors: 12 accumulators; per p, 2 loads of B shared by 6 broadcasts of A (measured best). */
+    private static void tile6x2(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
                                 MemorySegment c, long ci, int ldc) {
-        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
-                c3 = c2 + (long) ldc * Double.BYTES;
+        long c0 = ci * Double.BYTES;
+        long c1 = c0 + (long) ldc * Double.BYTES;
+        long c2 = c1 + (long) ldc * Double.BYTES;
+        long c3 = c2 + (long) ldc * Double.BYTES;
+        long c4 = c3 + (long) ldc * Double.BYTES;
+        long c5 = c4 + (long) ldc * Double.BYTES;
         DoubleVector s00 = DoubleVector.fromMemorySegment(S, c, c0, NO);
         DoubleVector s01 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
-        DoubleVector s02 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
         DoubleVector s10 = DoubleVector.fromMemorySegment(S, c, c1, NO);
         DoubleVector s11 = DoubleVector.fromMemorySegment(S, c, c1 + VB, NO);
-        DoubleVector s12 = DoubleVector.fromMemorySegment(S, c, c1 + 2 * VB, NO);
         DoubleVector s20 = DoubleVector.fromMemorySegment(S, c, c2, NO);
         DoubleVector s21 = DoubleVector.fromMemorySegment(S, c, c2 + VB, NO);
-        DoubleVector s22 = DoubleVector.fromMemorySegment(S, c, c2 + 2 * VB, NO);
         DoubleVector s30 = DoubleVector.fromMemorySegment(S, c, c3, NO);
         DoubleVector s31 = DoubleVector.fromMemorySegment(S, c, c3 + VB, NO);
-        DoubleVector s32 = DoubleVector.fromMemorySegment(S, c, c3 + 2 * VB, NO);
-        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
+        DoubleVector s40 = DoubleVector.fromMemorySegment(S, c, c4, NO);
+        DoubleVector s41 = DoubleVector.fromMemorySegment(S, c, c4 + VB, NO);
+        DoubleVector s50 = DoubleVector.fromMemorySegment(S, c, c5, NO);
+        DoubleVector s51 = DoubleVector.fromMemorySegment(S, c, c5 + VB, NO);
+        long a0 = ai;
+        long a1 = a0 + lda;
+        long a2 = a1 + lda;
+        long a3 = a2 + lda;
+        long a4 = a3 + lda;
+        long a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
             long bp = (bj + (long) p * ldb) * Double.BYTES;
             DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
             DoubleVector b1 = DoubleVector.fromMemorySegment(S, b, bp + VB, NO);
-            DoubleVector b2 = DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO);
-            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
-            s00 = x.fma(b0, s00);
-            s01 = x.fma(b1, s01);
-            s02 = x.fma(b2, s02);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
-            s10 = x.fma(b0, s10);
-            s11 = x.fma(b1, s11);
-            s12 = x.fma(b2, s12);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
-            s20 = x.fma(b0, s20);
-            s21 = x.fma(b1, s21);
-            s22 = x.fma(b2, s22);
-            x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
-            s30 = x.fma(b0, s30);
-            s31 = x.fma(b1, s31);
-            s32 = x.fma(b2, s32);
+            DoubleVector x0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
+            s00 = x0.fma(b0, s00);
+            s01 = x0.fma(b1, s01);
+            DoubleVector x1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
+            s10 = x1.fma(b0, s10);
+            s11 = x1.fma(b1, s11);
+            DoubleVector x2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
+            s20 = x2.fma(b0, s20);
+            s21 = x2.fma(b1, s21);
+            DoubleVector x3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
+            s30 = x3.fma(b0, s30);
+            s31 = x3.fma(b1, s31);
+            DoubleVector x4 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a4 + p));
+            s40 = x4.fma(b0, s40);
+            s41 = x4.fma(b1, s41);
+            DoubleVector x5 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a5 + p));
+            s50 = x5.fma(b0, s50);
+            s51 = x5.fma(b1, s51);
         }
         s00.intoMemorySegment(c, c0, NO);
         s01.intoMemorySegment(c, c0 + VB, NO);
-        s02.intoMemorySegment(c, c0 + 2 * VB, NO);
         s10.intoMemorySegment(c, c1, NO);
         s11.intoMemorySegment(c, c1 + VB, NO);
-        s12.intoMemorySegment(c, c1 + 2 * VB, NO);
         s20.intoMemorySegment(c, c2, NO);
         s21.intoMemorySegment(c, c2 + VB, NO);
-        s22.intoMemorySegment(c, c2 + 2 * VB, NO);
         s30.intoMemorySegment(c, c3, NO);
         s31.intoMemorySegment(c, c3 + VB, NO);
-        s32.intoMemorySegment(c, c3 + 2 * VB, NO);
+        s40.intoMemorySegment(c, c4, NO);
+        s41.intoMemorySegment(c, c4 + VB, NO);
+        s50.intoMemorySegment(c, c5, NO);
+        s51.intoMemorySegment(c, c5 + VB, NO);
     }
 
-    /** 4 rows x 1 vector. */
-    private static void tile4x1(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
+    /** 6 rows x 1 vector. */
+    private static void tile6x1(int k, MemorySegment a, long ai, int lda, MemorySegment b, long bj, int ldb,
                                 MemorySegment c, long ci, int ldc) {
-        long c0 = ci * Double.BYTES, c1 = c0 + (long) ldc * Double.BYTES, c2 = c1 + (long) ldc * Double.BYTES,
-                c3 = c2 + (long) ldc * Double.BYTES;
-        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
-        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c1, NO);
-        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c2, NO);
-        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c3, NO);
-        long a0 = ai, a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda;
+        long c0 = ci * Double.BYTES;
+        long c1 = c0 + (long) ldc * Double.BYTES;
+        long c2 = c1 + (long) ldc * Double.BYTES;
+        long c3 = c2 + (long) ldc * Double.BYTES;
+        long c4 = c3 + (long) ldc * Double.BYTES;
+        long c5 = c4 + (long) ldc * Double.BYTES;
+        DoubleVector s00 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s10 = DoubleVector.fromMemorySegment(S, c, c1, NO);
+        DoubleVector s20 = DoubleVector.fromMemorySegment(S, c, c2, NO);
+        DoubleVector s30 = DoubleVector.fromMemorySegment(S, c, c3, NO);
+        DoubleVector s40 = DoubleVector.fromMemorySegment(S, c, c4, NO);
+        DoubleVector s50 = DoubleVector.fromMemorySegment(S, c, c5, NO);
+        long a0 = ai;
+        long a1 = a0 + lda;
+        long a2 = a1 + lda;
+        long a3 = a2 + lda;
+        long a4 = a3 + lda;
+        long a5 = a4 + lda;
         for (int p = 0; p < k; p++) {
-            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, (bj + (long) p * ldb) * Double.BYTES, NO);
-            s0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p)).fma(b0, s0);
-            s1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p)).fma(b0, s1);
-            s2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p)).fma(b0, s2);
-            s3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p)).fma(b0, s3);
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
+            DoubleVector x0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a0 + p));
+            s00 = x0.fma(b0, s00);
+            DoubleVector x1 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a1 + p));
+            s10 = x1.fma(b0, s10);
+            DoubleVector x2 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a2 + p));
+            s20 = x2.fma(b0, s20);
+            DoubleVector x3 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a3 + p));
+            s30 = x3.fma(b0, s30);
+            DoubleVector x4 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a4 + p));
+            s40 = x4.fma(b0, s40);
+            DoubleVector x5 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, a5 + p));
+            s50 = x5.fma(b0, s50);
         }
-        s0.intoMemorySegment(c, c0, NO);
-        s1.intoMemorySegment(c, c1, NO);
-        s2.intoMemorySegment(c, c2, NO);
-        s3.intoMemorySegment(c, c3, NO);
+        s00.intoMemorySegment(c, c0, NO);
+        s10.intoMemorySegment(c, c1, NO);
+        s20.intoMemorySegment(c, c2, NO);
+        s30.intoMemorySegment(c, c3, NO);
+        s40.intoMemorySegment(c, c4, NO);
+        s50.intoMemorySegment(c, c5, NO);
     }
 
-    /** 1 row x 4 vectors: independent chains enough to hide the latency of the fused multiply-add. */
-    private static void tile1x4(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
-                                MemorySegment c, long ci) {
+    /** 1 row x 10 vectors: enough independent chains to hide the latency of the fused multiply-add (200 = 5 x 40). */
+    private static void tile1x10(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
+                                 MemorySegment c, long ci) {
         long c0 = ci * Double.BYTES;
         DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
         DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
         DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
         DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c0 + 3 * VB, NO);
+        DoubleVector s4 = DoubleVector.fromMemorySegment(S, c, c0 + 4 * VB, NO);
+        DoubleVector s5 = DoubleVector.fromMemorySegment(S, c, c0 + 5 * VB, NO);
+        DoubleVector s6 = DoubleVector.fromMemorySegment(S, c, c0 + 6 * VB, NO);
+        DoubleVector s7 = DoubleVector.fromMemorySegment(S, c, c0 + 7 * VB, NO);
+        DoubleVector s8 = DoubleVector.fromMemorySegment(S, c, c0 + 8 * VB, NO);
+        DoubleVector s9 = DoubleVector.fromMemorySegment(S, c, c0 + 9 * VB, NO);
         for (int p = 0; p < k; p++) {
             long bp = (bj + (long) p * ldb) * Double.BYTES;
             DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
@@ -234,21 +285,50 @@ final class RowExactBlas implements Blas {
             s1 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + VB, NO), s1);
             s2 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO), s2);
             s3 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 3 * VB, NO), s3);
+            s4 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 4 * VB, NO), s4);
+            s5 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 5 * VB, NO), s5);
+            s6 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 6 * VB, NO), s6);
+            s7 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 7 * VB, NO), s7);
+            s8 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 8 * VB, NO), s8);
+            s9 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 9 * VB, NO), s9);
         }
         s0.intoMemorySegment(c, c0, NO);
         s1.intoMemorySegment(c, c0 + VB, NO);
         s2.intoMemorySegment(c, c0 + 2 * VB, NO);
         s3.intoMemorySegment(c, c0 + 3 * VB, NO);
+        s4.intoMemorySegment(c, c0 + 4 * VB, NO);
+        s5.intoMemorySegment(c, c0 + 5 * VB, NO);
+        s6.intoMemorySegment(c, c0 + 6 * VB, NO);
+        s7.intoMemorySegment(c, c0 + 7 * VB, NO);
+        s8.intoMemorySegment(c, c0 + 8 * VB, NO);
+        s9.intoMemorySegment(c, c0 + 9 * VB, NO);
+    }
+
+    /** 1 row x 2 vectors. */
+    private static void tile1x2(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
+                                 MemorySegment c, long ci) {
+        long c0 = ci * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
+            s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
+            s1 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + VB, NO), s1);
+        }
+        s0.intoMemorySegment(c, c0, NO);
+        s1.intoMemorySegment(c, c0 + VB, NO);
     }
 
     /** 1 row x 1 vector. */
     private static void tile1x1(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
-                                MemorySegment c, long ci) {
+                                 MemorySegment c, long ci) {
         long c0 = ci * Double.BYTES;
         DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
         for (int p = 0; p < k; p++) {
-            s0 = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p))
-                    .fma(DoubleVector.fromMemorySegment(S, b, (bj + (long) p * ldb) * Double.BYTES, NO), s0);
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
+            s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
         }
         s0.intoMemorySegment(c, c0, NO);
     }
@@ -265,14 +345,14 @@ final class RowExactBlas implements Blas {
         }
     }
 
-    /** C (+)= A B^T for a B^T that is not a cached weight: the same chains, read with stride ldb. */
+    /** C = A B^T + beta C for a B^T that is not a cached weight (not used by rollouts): the same chains, strided. */
     private static void stridedProduct(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b,
-                                       long bOff, int ldb, boolean acc, MemorySegment c, long cOff, int ldc) {
+                                       long bOff, int ldb, boolean accumulate, MemorySegment c, long cOff, int ldc) {
         for (int i = 0; i < m; i++) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
             for (int j = 0; j < n; j++) {
                 long bj = bOff + (long) j * ldb;
-                double s = acc ? c.getAtIndex(JAVA_DOUBLE, ci + j) : 0;
+                double s = accumulate ? c.getAtIndex(JAVA_DOUBLE, ci + j) : 0;
                 for (int p = 0; p < k; p++) s = Math.fma(a.getAtIndex(JAVA_DOUBLE, ai + p), b.getAtIndex(JAVA_DOUBLE, bj + p), s);
                 c.setAtIndex(JAVA_DOUBLE, ci + j, s);
             }

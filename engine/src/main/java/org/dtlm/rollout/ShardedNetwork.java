@@ -29,8 +29,11 @@ final class ShardedNetwork implements AutoCloseable {
 
     /** Fewest rows worth a thread of their own (bench/README.md, ## Rollouts). */
     static final int MIN_SHARD_ROWS = 32;
-    /** Spins before a waiting thread parks: the passes of a big batch take ~100 µs, a park-unpark ~10-50 µs. */
-    private static final int SPINS = 2_000;
+    /**
+     * Spins (~10 µs) before a waiting thread parks: long enough to catch the next pass of a busy rollout, short enough
+     * not to starve the working threads on a machine with few cores.
+     */
+    private static final int SPINS = 200;
 
     private enum Op { FORWARD, DISCRETE_GRADIENT, GRADIENT, TANGENT }
 

@@ -72,7 +72,7 @@ public final class Stepper implements AutoCloseable {
     private int nextRegion;
 
     // Native state, all (B, d). q: previous, current, next position; g: DG(q^{n+1}, q^n) ("next"), DG(q^n, q^{n-1})
-    // ("current") and two older ones for the extrapolated guess; scratch: gradients, tangents.
+    // ("current") and three older ones for the extrapolated guess; scratch: gradients, tangents.
     private MemorySegment qPrevious;
     private MemorySegment qCurrent;
     private MemorySegment qNext;
@@ -80,6 +80,7 @@ public final class Stepper implements AutoCloseable {
     private MemorySegment gCurrent;
     private MemorySegment gOlder;
     private MemorySegment gOldest;
+    private MemorySegment gEldest;
     private MemorySegment velocity;
     private MemorySegment velocityNext;
     private final MemorySegment gradient;
@@ -134,6 +135,7 @@ public final class Stepper implements AutoCloseable {
         gCurrent = allocate();
         gOlder = allocate();
         gOldest = allocate();
+        gEldest = allocate();
         velocity = allocate();
         velocityNext = allocate();
         gradient = allocate();
@@ -330,7 +332,8 @@ public final class Stepper implements AutoCloseable {
         qPrevious = qCurrent;
         qCurrent = qNext;
         qNext = oldest;
-        MemorySegment g = gOldest;
+        MemorySegment g = gEldest;
+        gEldest = gOldest;
         gOldest = gOlder;
         gOlder = gCurrent;
         gCurrent = gNext;
@@ -359,7 +362,7 @@ public final class Stepper implements AutoCloseable {
     /** The initial guess of q^{n+1} into qNext (all rows; a failed trajectory keeps its frozen position). */
     private void initialGuess() {
         double c = 0.5 * dt * dt;
-        boolean extrapolate = options.guess() == StepperOptions.InitialGuess.EXTRAPOLATED && knownDiscreteGradients >= 3;
+        boolean extrapolate = options.guess() == StepperOptions.InitialGuess.EXTRAPOLATED && knownDiscreteGradients >= 4;
         if (!extrapolate) {
             // leapfrog: x0 = 2q^n - q^{n-1} - dt^2 M^{-1} grad V(q^n)
             network.gradient(currentRegion, gradient);
@@ -372,9 +375,10 @@ public final class Stepper implements AutoCloseable {
             for (int i = 0; i < d; i++) {
                 double force = 0;
                 for (int j = 0; j < d; j++) {
-                    // extrapolated: 1/2 [DG(x, q^n) + DG(q^n, q^{n-1})] with DG(x, q^n) ~ 3g^n - 3g^{n-1} + g^{n-2}
+                    // extrapolated: 1/2 [DG(x, q^n) + DG(q^n, q^{n-1})], DG(x, q^n) ~ 4g^n - 6g^{n-1} + 4g^{n-2} - g^{n-3}
                     double gj = extrapolate
-                            ? 0.5 * (4 * get(gCurrent, b, j) - 3 * get(gOlder, b, j) + get(gOldest, b, j))
+                            ? 0.5 * (5 * get(gCurrent, b, j) - 6 * get(gOlder, b, j) + 4 * get(gOldest, b, j)
+                                    - get(gEldest, b, j))
                             : get(gradient, b, j);
                     force += minv[i * d + j] * gj;
                 }

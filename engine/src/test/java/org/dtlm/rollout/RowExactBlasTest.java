@@ -42,7 +42,7 @@ class RowExactBlasTest {
         return c;
     }
 
-    /** The oracle: c_ij = fma chain over p of a_ip b_pj from c_ij (beta 1) or 0 (beta 0); b(p, j) read via bAt. */
+    /** The chain oracle: c_ij = fma chain over p of a_ip b_pj from c_ij (beta 1) or 0 (beta 0); b(p, j) via bIndex. */
     private static void reference(int m, int n, int k, MemorySegment a, int lda, java.util.function.IntBinaryOperator bIndex,
                                   MemorySegment b, boolean accumulate, MemorySegment c, int ldc) {
         for (int i = 0; i < m; i++) {
@@ -73,7 +73,7 @@ class RowExactBlasTest {
             RowExactBlas blas = new RowExactBlas(new JavaBlas(), p, arena);
             MemorySegment slab = p.slab();
             int w0 = (int) layout.weight(0), w1 = (int) layout.weight(1);
-            for (int m : new int[]{1, 2, 3, 4, 5, 7, 17, 33}) {
+            for (int m : new int[]{1, 2, 5, 6, 7, 13, 33}) {
                 for (boolean accumulate : new boolean[]{false, true}) {
                     // forward layer 1: (m, d) x W1^T; layer 2: (m, 200) x W2^T; chain: (m, 200) x W2; gradient: (m, 200) x W1
                     check(blas, "x W1^T", m, 200, d, true, slab, w0, d, (q, j) -> w0 + j * d + q, accumulate);
