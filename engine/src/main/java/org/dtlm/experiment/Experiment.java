@@ -26,8 +26,8 @@ import org.dtlm.potential.MassMatrix;
 import org.dtlm.potential.Model;
 import org.dtlm.rollout.RolloutResult;
 import org.dtlm.rollout.Rollouts;
+import org.dtlm.rollout.StepperOptions;
 import org.dtlm.scheme.Scheme;
-import org.dtlm.solve.NewtonKrylovOptions;
 import org.dtlm.train.Trainer;
 import org.dtlm.train.TrainingData;
 
@@ -98,7 +98,7 @@ public final class Experiment {
             }
             Arrays.stream(hidden).forEach(h -> o.withArray("hidden").add(h));
             o.put("mass", MassMatrix.Kind.IDENTITY.id());
-            o.put("xtol", NewtonKrylovOptions.DEFAULTS.xtol());
+            o.put("xtol", StepperOptions.SOLVER_DEFAULTS.xtol());
             o.put("parallel_trials", parallel);
             o.put("blas_threads", blasThreads);
             return o;
@@ -214,7 +214,7 @@ public final class Experiment {
                     trainSeconds.put(m.training(), trainTime);
                 }
                 long t1 = System.nanoTime();
-                RolloutResult r = Rollouts.run(model, m.rollout(), start, T, dt, NewtonKrylovOptions.DEFAULTS);
+                RolloutResult r = Rollouts.run(model, m.rollout(), start, T, StepperOptions.of(dt));
                 double rolloutTime = (System.nanoTime() - t1) * 1e-9;
                 double posMse = Metrics.positionMse(r.q(), ds.testPositions(), B, T, d, FIRST_SCORED);
                 double eMse = Metrics.energyMse(task, r.q(), r.v(), ds.testPositions(), ds.testVelocities(), B, T, d, FIRST_SCORED);

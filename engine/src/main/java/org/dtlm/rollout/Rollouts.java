@@ -2,7 +2,6 @@ package org.dtlm.rollout;
 
 import org.dtlm.potential.Model;
 import org.dtlm.scheme.Scheme;
-import org.dtlm.solve.NewtonKrylovOptions;
 import org.dtlm.solve.SolverStats;
 
 /** Rollouts small enough to hold in memory (test sets, figures), on top of the streaming {@link Stepper}. */
@@ -48,11 +47,5 @@ public final class Rollouts {
             statistics.accumulate(stepper.statistics());
             return new RolloutResult(trajectories, points, d, q, v, energy, statistics, stepper.failures());
         }
-    }
-
-    /** {@link #run(Model, Scheme, double[], int, StepperOptions)} with Δt and the solver's options given apart. */
-    public static RolloutResult run(Model model, Scheme scheme, double[] start, int points, double dt,
-                                    NewtonKrylovOptions solver) {
-        return run(model, scheme, start, points, StepperOptions.of(dt).withSolver(solver));
     }
 }
