@@ -132,10 +132,10 @@ public final class Experiment {
             }
             results.addAll(Report.readTrials(json));
         }
-        List<int[]> todo = new ArrayList<>(); // (task index, trial)
-        for (int ti = 0; ti < config.tasks().size(); ti++) {
-            Task task = config.tasks().get(ti);
-            for (int k = 0; k < config.trials(); k++) {
+        List<int[]> todo = new ArrayList<>(); // (task index, trial), trial-major: a partial run covers every task
+        for (int k = 0; k < config.trials(); k++) {
+            for (int ti = 0; ti < config.tasks().size(); ti++) {
+                Task task = config.tasks().get(ti);
                 int trial = k;
                 long have = results.stream().filter(r -> r.task().equals(task.id()) && r.trial() == trial).count();
                 if (have < config.methods().size()) todo.add(new int[]{ti, k});

@@ -7,7 +7,8 @@ package org.dtlm.experiment;
  * @param positionMse           mean squared error of the predicted positions against the truth
  * @param energyMse             mean squared error of H_true(q^n, M_true v^n) of the rollout against that of the truth
  * @param modeledEnergyVariance variance over time of the scheme's modeled energy, averaged over test trajectories
- * @param trainSeconds          wall time of training the model (0 for leapfrog+proposed, which reuses leapfrog's)
+ * @param trainSeconds          wall time of training the model (0 for a method that reuses another's model:
+ *                              leapfrog+proposed reuses leapfrog's, symplectic-euler euler's where both run)
  * @param rolloutSeconds        wall time of the rollouts of every test trajectory
  */
 public record TrialResult(String task, int trial, String scheme, double positionMse, double energyMse,
