@@ -149,6 +149,14 @@ public final class OpenBlas implements Blas {
                       MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                       double beta, MemorySegment c, long cOff, int ldc) {
         BlasArgs.dgemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+        if (alpha == 0.0) {
+            // OpenBLAS's AVX-512 kernels (SkylakeX, Cooperlake) multiply anyway, so NaN in A or B would reach C;
+            // the contract (Blas#dgemm) is that alpha = 0 does not read the inputs: C = beta C.
+            for (int i = 0; i < m; i++) {
+                scaleOutput(n, beta, c, cOff + (long) i * ldc, 1);
+            }
+            return;
+        }
         try {
             DGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha,
                     at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
@@ -161,9 +169,10 @@ public final class OpenBlas implements Blas {
     public void dgemv(boolean transA, int m, int n, double alpha, MemorySegment a, long aOff, int lda,
                       MemorySegment x, long xOff, int incx, double beta, MemorySegment y, long yOff, int incy) {
         BlasArgs.dgemv(transA, m, n, a, aOff, lda, x, xOff, incx, y, yOff, incy);
-        if ((transA ? m : n) == 0) {
-            // CBLAS returns without touching y when A is empty; the contract (Blas#dgemv) is y = beta y.
-            scaleEmptyProduct(transA ? n : m, beta, y, yOff, incy);
+        if ((transA ? m : n) == 0 || alpha == 0.0) {
+            // CBLAS returns without touching y when A is empty, and some kernels read A and x even when alpha = 0;
+            // the contract (Blas#dgemv) is y = beta y in both cases.
+            scaleOutput(transA ? n : m, beta, y, yOff, incy);
             return;
         }
         try {
@@ -174,7 +183,7 @@ public final class OpenBlas implements Blas {
         }
     }
 
-    private static void scaleEmptyProduct(int lenY, double beta, MemorySegment y, long yOff, int incy) {
+    private static void scaleOutput(int lenY, double beta, MemorySegment y, long yOff, int incy) {
         for (int i = 0; i < lenY; i++) {
             long yi = yOff + (long) i * incy;
             y.setAtIndex(JAVA_DOUBLE, yi, beta == 0.0 ? 0.0 : beta * y.getAtIndex(JAVA_DOUBLE, yi));
