@@ -216,10 +216,15 @@ public final class Experiment {
                 long t1 = System.nanoTime();
                 RolloutResult r = Rollouts.run(model, m.rollout(), start, T, StepperOptions.of(dt));
                 double rolloutTime = (System.nanoTime() - t1) * 1e-9;
-                double posMse = Metrics.positionMse(r.q(), ds.testPositions(), B, T, d, FIRST_SCORED);
-                double eMse = Metrics.energyMse(task, r.q(), r.v(), ds.testPositions(), ds.testVelocities(), B, T, d, FIRST_SCORED);
-                double var = Metrics.modeledEnergyVariance(r.energy(), B, T, FIRST_SCORED);
-                results.add(new TrialResult(task.id(), k, m.id(), posMse, eMse, var, trainTime, rolloutTime));
+                boolean[] scored = new boolean[B];
+                Arrays.fill(scored, true);
+                r.failures().forEach(f -> scored[f.trajectory()] = false);
+                double posMse = Metrics.positionMse(r.q(), ds.testPositions(), scored, T, d, FIRST_SCORED);
+                double eMse = Metrics.energyMse(task, r.q(), r.v(), ds.testPositions(), ds.testVelocities(), scored, T, d,
+                        FIRST_SCORED);
+                double var = Metrics.modeledEnergyVariance(r.energy(), scored, T, FIRST_SCORED);
+                results.add(new TrialResult(task.id(), k, m.id(), posMse, eMse, var, r.failures().size(), trainTime,
+                        rolloutTime));
                 if (k == 0) lines.add(figureLine(task, m.id(), r, T, d));
             }
         } finally {

@@ -38,6 +38,7 @@ final class Report {
             putNumber(o, "position_mse", t.positionMse());
             putNumber(o, "energy_mse", t.energyMse());
             putNumber(o, "modeled_energy_variance", t.modeledEnergyVariance());
+            o.put("failed_trajectories", t.failedTrajectories());
             o.put("train_seconds", t.trainSeconds());
             o.put("rollout_seconds", t.rolloutSeconds());
         }
@@ -56,7 +57,7 @@ final class Report {
         for (JsonNode t : root.path("trials")) {
             out.add(new TrialResult(t.get("task").asText(), t.get("trial").asInt(), t.get("scheme").asText(),
                     number(t, "position_mse"), number(t, "energy_mse"), number(t, "modeled_energy_variance"),
-                    number(t, "train_seconds"), number(t, "rollout_seconds")));
+                    t.path("failed_trajectories").asInt(0), number(t, "train_seconds"), number(t, "rollout_seconds")));
         }
         return out;
     }
@@ -77,7 +78,8 @@ final class Report {
 
     private static void table(StringBuilder md, String title, List<String> tasks, List<String> schemes,
                               List<TrialResult> trials, ToDoubleFunction<TrialResult> metric) {
-        md.append("## ").append(title).append("\n\nmean ± standard deviation over trials\n\n| scheme |");
+        md.append("## ").append(title).append("\n\nmean ± standard deviation over trials; \"(k failed)\": k test trajectories "
+                + "of these trials whose rollout stopped, left out of their trial's score\n\n| scheme |");
         tasks.forEach(t -> md.append(' ').append(t).append(" |"));
         md.append("\n|---|");
         tasks.forEach(t -> md.append("---|"));
@@ -85,8 +87,10 @@ final class Report {
         for (String s : schemes) {
             md.append("| ").append(s).append(" |");
             for (String t : tasks) {
-                double[] v = trials.stream().filter(r -> r.task().equals(t) && r.scheme().equals(s)).mapToDouble(metric).toArray();
-                md.append(' ').append(meanStd(v)).append(" |");
+                List<TrialResult> cell = trials.stream().filter(r -> r.task().equals(t) && r.scheme().equals(s)).toList();
+                int failed = cell.stream().mapToInt(TrialResult::failedTrajectories).sum();
+                md.append(' ').append(meanStd(cell.stream().mapToDouble(metric).toArray()))
+                        .append(failed > 0 ? " (" + failed + " failed)" : "").append(" |");
             }
             md.append('\n');
         }
