@@ -36,7 +36,8 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * Position schemes start from q^0 and q^1 (given (B, 2, d) or (B, 3, d) positions), velocity schemes from the first
  * three positions (B, 3, d).
  *
- * <p><b>Failures.</b> Each trajectory converges on its own; one whose solve fails (or whose explicit step overflows)
+ * <p><b>Failures.</b> Each trajectory converges on its own; one whose solve fails from each of its initial guesses (the
+ * configured one, then the leapfrog and the force-free steps), or whose explicit step overflows,
  * is reported in {@link #failures()} with its index and point, is frozen, reads NaN from then on, and does not disturb
  * the others.
  *
@@ -99,6 +100,8 @@ public final class Stepper implements AutoCloseable {
     private final double[] energyOut;
 
     private final boolean[] enabled;
+    /** Trajectories whose solve failed this step from every guess so far, (B): solved again from the next one. */
+    private final boolean[] retry;
     /** The point whose position a failed trajectory could not compute, (B). */
     private final long[] failedPoint;
     private final List<Failure> failures = new ArrayList<>();
@@ -144,6 +147,7 @@ public final class Stepper implements AutoCloseable {
         vOut = new double[trajectories * d];
         energyOut = new double[trajectories];
         enabled = new boolean[trajectories];
+        retry = new boolean[trajectories];
         failedPoint = new long[trajectories];
         scale = new double[trajectories];
         totalStats = new SolverStats(trajectories);
@@ -342,12 +346,31 @@ public final class Stepper implements AutoCloseable {
         currentRegion = nextRegion;
         nextRegion = r;
 
-        initialGuess();
+        boolean extrapolated = options.guess() == StepperOptions.InitialGuess.EXTRAPOLATED
+                && knownDiscreteGradients >= EXTRAPOLATION_POINTS;
+        initialGuess(extrapolated ? Guess.EXTRAPOLATED : Guess.LEAPFROG, enabled);
         solver.solve(qNext, enabled, stepStats);
         totalStats.accumulate(stepStats);
+        // Far from a well-conditioned root, ||F|| can have local minima where the line search stalls: a learned
+        // potential with a steep feature folds Eq. (1) (its Jacobian vanishes) next to the root, and a guess on the
+        // wrong side of the fold does not get past it. A trajectory whose solve fails is solved again from the next
+        // guess of the list (the leapfrog step of SPEC §3, then the force-free step) before it counts as failed.
+        boolean[] failing = enabled;
+        for (int fallback = extrapolated ? 0 : 1; fallback < FALLBACKS.length; fallback++) {
+            boolean any = false;
+            for (int b = 0; b < trajectories; b++) {
+                retry[b] = failing[b] && !stepStats.status(b).converged();
+                any |= retry[b];
+            }
+            if (!any) break;
+            initialGuess(FALLBACKS[fallback], retry);
+            solver.solve(qNext, retry, stepStats);
+            totalStats.accumulate(stepStats);
+            failing = retry;
+        }
         int newlyFailed = -1;
         for (int b = 0; b < trajectories; b++) {
-            if (enabled[b] && !stepStats.status(b).converged()) {
+            if (failing[b] && !stepStats.status(b).converged()) {
                 fail(b, point + 2, stepStats.status(b), stepStats.residualNorm(b));
                 newlyFailed = b;
             }
@@ -359,12 +382,28 @@ public final class Stepper implements AutoCloseable {
         proposedOutputs(point + 1);
     }
 
-    /** The initial guess of q^{n+1} into qNext (all rows; a failed trajectory keeps its frozen position). */
-    private void initialGuess() {
-        double c = 0.5 * dt * dt;
-        boolean extrapolate = options.guess() == StepperOptions.InitialGuess.EXTRAPOLATED && knownDiscreteGradients >= 4;
-        if (!extrapolate) {
-            // leapfrog: x0 = 2q^n - q^{n-1} - dt^2 M^{-1} grad V(q^n)
+    /** The discrete gradients g^n .. g^{n-3} that the extrapolated guess reads. */
+    private static final int EXTRAPOLATION_POINTS = 4;
+
+    /** Initial guesses of q^{n+1}: x0 = 2q^n - q^{n-1} - dt^2 M^{-1} f with the force f of each. */
+    private enum Guess {
+        /** f = 1/2 [DG(x, q^n) + DG(q^n, q^{n-1})], DG(x, q^n) ~ 4g^n - 6g^{n-1} + 4g^{n-2} - g^{n-3}. */
+        EXTRAPOLATED,
+        /** f = grad V(q^n): the leapfrog step. */
+        LEAPFROG,
+        /** f = 0: the force-free step. */
+        FORCE_FREE
+    }
+
+    /** The guesses a failed solve is retried from, after the one it started from (see {@link #stepProposed}). */
+    private static final Guess[] FALLBACKS = {Guess.LEAPFROG, Guess.FORCE_FREE};
+
+    /**
+     * The initial guess of q^{n+1} into the rows of qNext that {@code rows} selects (a failed trajectory keeps its
+     * frozen position).
+     */
+    private void initialGuess(Guess guess, boolean[] rows) {
+        if (guess == Guess.LEAPFROG) {
             network.gradient(currentRegion, gradient);
         }
         for (int b = 0; b < trajectories; b++) {
@@ -372,17 +411,19 @@ public final class Stepper implements AutoCloseable {
                 copyRow(qCurrent, b, qNext, b);
                 continue;
             }
+            if (!rows[b]) continue;
             for (int i = 0; i < d; i++) {
                 double force = 0;
                 for (int j = 0; j < d; j++) {
-                    // extrapolated: 1/2 [DG(x, q^n) + DG(q^n, q^{n-1})], DG(x, q^n) ~ 4g^n - 6g^{n-1} + 4g^{n-2} - g^{n-3}
-                    double gj = extrapolate
-                            ? 0.5 * (5 * get(gCurrent, b, j) - 6 * get(gOlder, b, j) + 4 * get(gOldest, b, j)
-                                    - get(gEldest, b, j))
-                            : get(gradient, b, j);
+                    double gj = switch (guess) {
+                        case EXTRAPOLATED -> 0.5 * (5 * get(gCurrent, b, j) - 6 * get(gOlder, b, j)
+                                + 4 * get(gOldest, b, j) - get(gEldest, b, j));
+                        case LEAPFROG -> get(gradient, b, j);
+                        case FORCE_FREE -> 0.0;
+                    };
                     force += minv[i * d + j] * gj;
                 }
-                set(qNext, b, i, 2 * get(qCurrent, b, i) - get(qPrevious, b, i) - 2 * c * force);
+                set(qNext, b, i, 2 * get(qCurrent, b, i) - get(qPrevious, b, i) - dt * dt * force);
             }
         }
     }

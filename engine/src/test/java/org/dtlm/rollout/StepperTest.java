@@ -331,6 +331,34 @@ class StepperTest {
     }
 
     @Test
+    void aSolveStalledAtAFoldIsRetriedFromTheLeapfrogAndForceFreeSteps() {
+        // V = q^2/2 - 0.2 tanh(200 (q - 0.3)), dt = 0.1: each crossing of the step folds Eq. (1) beside its root, and
+        // from some extrapolated guesses the line search stalls at a local minimum of |F| (as on learned pendulum
+        // potentials with steep features); the retries find the root and the orbit goes on conserving its energy.
+        double dt = 0.1;
+        int steps = 300;
+        double[] starts = {0.5, 0.5, 0.5, -0.5, -0.5, -0.5};
+        try (Model model = TestModels.foldingStep(-0.2, 200, 0.3);
+             Stepper s = new Stepper(model, Scheme.PROPOSED, 2, StepperOptions.of(dt))) {
+            s.start(starts);
+            double[] e0 = s.energies().clone(), worst = new double[2];
+            s.advance(steps, (n, q, v, e) -> {
+                for (int b = 0; b < 2; b++) worst[b] = Math.max(worst[b], Math.abs(e[b] - e0[b]) / Math.abs(e0[b]));
+            });
+            assertEquals(List.of(), s.failures());
+            assertTrue(s.statistics().solves() > steps, "some steps were solved again: " + s.statistics().solves()
+                    + " solves for " + steps + " steps");
+            for (int b = 0; b < 2; b++) {
+                assertTrue(worst[b] < FOLD_ENERGY_DRIFT, "trajectory " + b + ": relative energy drift " + worst[b]);
+            }
+        }
+    }
+
+    /** Largest relative drift of the modeled energy on the folding step (|V| ~ 0.1, its terms up to ~1e10: see
+     *  {@link TestModels#quadratic}, whose O(1/eps) terms cancel to ~1e-11). */
+    static final double FOLD_ENERGY_DRIFT = 1e-8;
+
+    @Test
     void aFailingTrajectoryIsReportedAndDoesNotDisturbTheOthers() {
         int d = 4, points = 30;
         double[] starts = TestModels.bowlStarts(4, d, 9);

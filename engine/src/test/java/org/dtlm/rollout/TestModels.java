@@ -51,6 +51,15 @@ final class TestModels {
         MlpShape shape = MlpShape.of(d, 2 * d);
         ParameterLayout layout = new ParameterLayout(shape, 0);
         double[] p = new double[(int) layout.potentialSize()];
+        putQuadratic(layout, p, k);
+        double[] minv = new double[d * d];
+        for (int i = 0; i < d; i++) minv[i * d + i] = minvDiagonal[i];
+        return Model.of(shape, MassMatrix.Kind.FIXED, p, minv, null, Blas.get());
+    }
+
+    /** The units 0 .. 2d - 1 of a one-hidden-layer network's parameters p that make {@link #quadratic}'s V. */
+    private static void putQuadratic(ParameterLayout layout, double[] p, double[] k) {
+        int d = k.length;
         double t = Math.tanh(QUADRATIC_BETA);
         double t2 = -2 * t * (1 - t * t); // tanh''(beta)
         for (int i = 0; i < d; i++) {
@@ -62,9 +71,22 @@ final class TestModels {
                 p[(int) layout.output() + unit] = k[i] / (2 * t2 * QUADRATIC_EPS * QUADRATIC_EPS);
             }
         }
-        double[] minv = new double[d * d];
-        for (int i = 0; i < d; i++) minv[i * d + i] = minvDiagonal[i];
-        return Model.of(shape, MassMatrix.Kind.FIXED, p, minv, null, Blas.get());
+    }
+
+    /**
+     * V(q) = q^2/2 + a tanh(s (q - q0)), d = 1, with a fixed unit mass: the quadratic network of {@link #quadratic}
+     * and one more unit, a steep step. With a &lt; 0 and |a| s large against 2/dt^2, the Jacobian of Eq. (1),
+     * 1 + dt^2/2 dDG(x, q^n)/dx, changes sign as an orbit crosses the step: F has a fold beside its root.
+     */
+    static Model foldingStep(double a, double s, double q0) {
+        MlpShape shape = MlpShape.of(1, 3);
+        ParameterLayout layout = new ParameterLayout(shape, 0);
+        double[] p = new double[(int) layout.potentialSize()];
+        putQuadratic(layout, p, new double[]{1});
+        p[(int) layout.weight(0) + 2] = s;
+        p[(int) layout.bias(0) + 2] = -s * q0;
+        p[(int) layout.output() + 2] = a;
+        return Model.of(shape, MassMatrix.Kind.FIXED, p, new double[]{1}, null, Blas.get());
     }
 
     static final double QUADRATIC_EPS = 1e-5;
