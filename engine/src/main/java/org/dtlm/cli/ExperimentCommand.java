@@ -52,9 +52,10 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--hidden", paramLabel = "H1,H2,..", split = ",", description = "hidden widths (default 200,200)")
     int[] hidden;
 
-    @Option(names = "--parallel", paramLabel = "P", defaultValue = "1",
-            description = "trials run at once, each with threads/P BLAS threads (default ${DEFAULT-VALUE})")
-    int parallel;
+    @Option(names = "--parallel", paramLabel = "P",
+            description = "trials run at once, each with threads/P BLAS threads (default: --threads, at most one per "
+                    + "task and trial: independent trials scale better than BLAS threads, bench/README.md)")
+    Integer parallel;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "experiment-out", description = "output folder (default ${DEFAULT-VALUE})")
     Path out;
@@ -69,11 +70,12 @@ final class ExperimentCommand implements Callable<Integer> {
         List<Method> methods = schemes.stream().map(Method::parse).toList();
         int k = trials != null ? trials : full ? FULL_TRIALS : QUICK_TRIALS;
         if (k < 1) throw new IllegalArgumentException("--trials " + k + ": must be >= 1");
-        if (parallel < 1) throw new IllegalArgumentException("--parallel " + parallel + ": must be >= 1");
         threads.apply();
-        int blasThreads = Math.max(1, threads.threads / parallel);
-        Experiment.Config config = full ? Experiment.Config.full(taskList, methods, k, parallel, blasThreads)
-                : Experiment.Config.quick(taskList, methods, k, parallel, blasThreads);
+        int p = parallel != null ? parallel : Math.min(threads.threads, taskList.size() * k);
+        if (p < 1) throw new IllegalArgumentException("--parallel " + p + ": must be >= 1");
+        int blasThreads = Math.max(1, threads.threads / p);
+        Experiment.Config config = full ? Experiment.Config.full(taskList, methods, k, p, blasThreads)
+                : Experiment.Config.quick(taskList, methods, k, p, blasThreads);
         if (steps != null) config = config.withSteps(steps);
         if (hidden != null) config = config.withHidden(hidden);
         PrintStream err = System.err;
