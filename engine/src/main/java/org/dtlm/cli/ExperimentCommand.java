@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
                 + "--full runs SPEC §6 as specified. A rerun with the same --out skips the trials already complete.",
             ""})
 final class ExperimentCommand implements Callable<Integer> {
-    static final int QUICK_TRIALS = 2, FULL_TRIALS = 15;
+    static final int QUICK_TRIALS = 3, FULL_TRIALS = 15;
 
     @Option(names = "--tasks", paramLabel = "T,..", split = ",", description = "mass-spring, pendulum, two-body (default: all)")
     List<String> tasks = List.of("mass-spring", "pendulum", "two-body");

@@ -105,7 +105,7 @@ public final class Experiment {
         }
     }
 
-    static final int QUICK_STEPS_ONE_DOF = 200, QUICK_STEPS_TWO_BODY = 400;
+    static final int QUICK_STEPS_ONE_DOF = 600, QUICK_STEPS_TWO_BODY = 2000;
 
     /** Told when a trial is complete (for progress lines and bars). */
     public interface Listener {
