@@ -54,7 +54,10 @@ public record StepperOptions(double dt, NewtonKrylovOptions solver, InitialGuess
         return new StepperOptions(dt, solver, guess, threads);
     }
 
-    /** How the Newton solve of Eq. (1) for q^{n+1} starts. */
+    /**
+     * How the Newton solve of Eq. (1) for q^{n+1} starts. Whichever it is, a trajectory whose solve fails is solved
+     * again from the leapfrog step, then from the force-free step 2q^n − q^{n−1}, before it counts as failed.
+     */
     public enum InitialGuess {
         /** The leapfrog step 2q^n − q^{n−1} − Δt² M⁻¹∇V(q^n) (SPEC §3); costs a gradient chain per step. */
         LEAPFROG,
