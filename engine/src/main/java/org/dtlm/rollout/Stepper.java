@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.dtlm.potential.Model;
+import org.dtlm.rollout.StepperOptions.InitialGuess;
 import org.dtlm.scheme.Scheme;
 import org.dtlm.solve.NewtonKrylovSolver;
 import org.dtlm.solve.NonlinearSystem;
@@ -346,24 +347,25 @@ public final class Stepper implements AutoCloseable {
         currentRegion = nextRegion;
         nextRegion = r;
 
-        boolean extrapolated = options.guess() == StepperOptions.InitialGuess.EXTRAPOLATED
-                && knownDiscreteGradients >= EXTRAPOLATION_POINTS;
-        initialGuess(extrapolated ? Guess.EXTRAPOLATED : Guess.LEAPFROG, enabled);
+        InitialGuess first = options.guess() == InitialGuess.EXTRAPOLATED && knownDiscreteGradients < EXTRAPOLATION_POINTS
+                ? InitialGuess.LEAPFROG : options.guess();
+        initialGuess(first, enabled);
         solver.solve(qNext, enabled, stepStats);
         totalStats.accumulate(stepStats);
         // Far from a well-conditioned root, ||F|| can have local minima where the line search stalls: a learned
         // potential with a steep feature folds Eq. (1) (its Jacobian vanishes) next to the root, and a guess on the
-        // wrong side of the fold does not get past it. A trajectory whose solve fails is solved again from the next
-        // guess of the list (the leapfrog step of SPEC §3, then the force-free step) before it counts as failed.
+        // wrong side of the fold does not get past it. A trajectory whose solve fails is solved again from the other
+        // guesses (the leapfrog step of SPEC §3, then the force-free step) before it counts as failed.
         boolean[] failing = enabled;
-        for (int fallback = extrapolated ? 0 : 1; fallback < FALLBACKS.length; fallback++) {
+        for (InitialGuess fallback : FALLBACKS) {
+            if (fallback == first) continue;
             boolean any = false;
             for (int b = 0; b < trajectories; b++) {
                 retry[b] = failing[b] && !stepStats.status(b).converged();
                 any |= retry[b];
             }
             if (!any) break;
-            initialGuess(FALLBACKS[fallback], retry);
+            initialGuess(fallback, retry);
             solver.solve(qNext, retry, stepStats);
             totalStats.accumulate(stepStats);
             failing = retry;
@@ -385,25 +387,15 @@ public final class Stepper implements AutoCloseable {
     /** The discrete gradients g^n .. g^{n-3} that the extrapolated guess reads. */
     private static final int EXTRAPOLATION_POINTS = 4;
 
-    /** Initial guesses of q^{n+1}: x0 = 2q^n - q^{n-1} - dt^2 M^{-1} f with the force f of each. */
-    private enum Guess {
-        /** f = 1/2 [DG(x, q^n) + DG(q^n, q^{n-1})], DG(x, q^n) ~ 4g^n - 6g^{n-1} + 4g^{n-2} - g^{n-3}. */
-        EXTRAPOLATED,
-        /** f = grad V(q^n): the leapfrog step. */
-        LEAPFROG,
-        /** f = 0: the force-free step. */
-        FORCE_FREE
-    }
-
-    /** The guesses a failed solve is retried from, after the one it started from (see {@link #stepProposed}). */
-    private static final Guess[] FALLBACKS = {Guess.LEAPFROG, Guess.FORCE_FREE};
+    /** The guesses a failed solve is retried from, but the one it started from (see {@link #stepProposed}). */
+    private static final InitialGuess[] FALLBACKS = {InitialGuess.LEAPFROG, InitialGuess.FORCE_FREE};
 
     /**
-     * The initial guess of q^{n+1} into the rows of qNext that {@code rows} selects (a failed trajectory keeps its
-     * frozen position).
+     * The initial guess x0 = 2q^n - q^{n-1} - dt^2 M^{-1} f of q^{n+1}, with the force f of {@code guess}, into the rows
+     * of qNext that {@code rows} selects (a failed trajectory keeps its frozen position).
      */
-    private void initialGuess(Guess guess, boolean[] rows) {
-        if (guess == Guess.LEAPFROG) {
+    private void initialGuess(InitialGuess guess, boolean[] rows) {
+        if (guess == InitialGuess.LEAPFROG) {
             network.gradient(currentRegion, gradient);
         }
         for (int b = 0; b < trajectories; b++) {
@@ -416,6 +408,7 @@ public final class Stepper implements AutoCloseable {
                 double force = 0;
                 for (int j = 0; j < d; j++) {
                     double gj = switch (guess) {
+                        // 1/2 [DG(x, q^n) + DG(q^n, q^{n-1})], DG(x, q^n) ~ 4g^n - 6g^{n-1} + 4g^{n-2} - g^{n-3}
                         case EXTRAPOLATED -> 0.5 * (5 * get(gCurrent, b, j) - 6 * get(gOlder, b, j)
                                 + 4 * get(gOldest, b, j) - get(gEldest, b, j));
                         case LEAPFROG -> get(gradient, b, j);

@@ -56,11 +56,14 @@ public record StepperOptions(double dt, NewtonKrylovOptions solver, InitialGuess
 
     /**
      * How the Newton solve of Eq. (1) for q^{n+1} starts. Whichever it is, a trajectory whose solve fails is solved
-     * again from the leapfrog step, then from the force-free step 2q^n − q^{n−1}, before it counts as failed.
+     * again from the leapfrog step, then from the force-free step (those of them it did not start from) before it
+     * counts as failed.
      */
     public enum InitialGuess {
         /** The leapfrog step 2q^n − q^{n−1} − Δt² M⁻¹∇V(q^n) (SPEC §3); costs a gradient chain per step. */
         LEAPFROG,
+        /** The force-free step 2q^n − q^{n−1}. */
+        FORCE_FREE,
         /**
          * Eq. (1) with DG(q^{n+1}, q^n) replaced by its cubic extrapolation 4g^n − 6g^{n−1} + 4g^{n−2} − g^{n−3} from
          * the converged discrete gradients g^k = DG(q^k, q^{k−1}) of the previous steps: no network evaluation.
