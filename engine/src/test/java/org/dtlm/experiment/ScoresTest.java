@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +42,7 @@ class ScoresTest {
                 new TrialResult("pendulum", 1, "proposed", 3.0, 4.0, 3e-28, 2, 3.0, 0.5),
                 new TrialResult("pendulum", 0, "leapfrog", 5.0, 6.0, 1e-3, 0, 3.0, 0.5));
         Path json = dir.resolve("results.json");
-        Report.writeJson(json, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode(), trials);
+        Report.writeJson(json, new ObjectMapper().createObjectNode(), trials);
         assertEquals(trials, Report.readTrials(json));
 
         Path md = dir.resolve("results.md");
