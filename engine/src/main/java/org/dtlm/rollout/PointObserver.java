@@ -3,7 +3,8 @@ package org.dtlm.rollout;
 /**
  * Receives the points of a rollout in time order, one call per point n (SPEC §3, §5). The arrays belong to the
  * {@link Stepper}: read them during the call (copy what you keep); they change at the next step. A trajectory that
- * failed (see {@link Stepper#failures()}) has NaN in every array from its failed point on.
+ * failed (see {@link Stepper#failures()}) has NaN in every array from its failed point on. The point's momenta are
+ * {@link Stepper#momenta()}, read during the call.
  */
 @FunctionalInterface
 public interface PointObserver {

@@ -19,7 +19,8 @@ import org.dtlm.solve.SolverStats;
 /**
  * Streams a rollout to an {@code .npz} in constant memory (the output of {@code dtlm rollout}):
  * <ul>
- * <li>{@code q} (B, N, d), {@code v} (B, N, d), {@code energy} (B, N): points n = 0 .. N − 1 as {@link Stepper}
+ * <li>{@code q} (B, N, d), {@code v} (B, N, d), {@code p} (B, N, d), {@code energy} (B, N): points n = 0 .. N − 1 as
+ *     {@link Stepper}
  *     aligns them (NaN where a scheme has no value or a trajectory failed);</li>
  * <li>per trajectory (B): {@code newton_iterations}, {@code krylov_iterations}, {@code residual_evaluations},
  *     {@code jacobian_products}, {@code backtracks} (zero for explicit schemes) and {@code failed_point} (the first
@@ -34,7 +35,7 @@ import org.dtlm.solve.SolverStats;
  */
 public final class RolloutFile {
     public static final String FORMAT = "dtlm-rollout/1";
-    /** Values (of q, v and energy together) buffered before a write: 8 MiB. */
+    /** Values (of q, v, p and energy together) buffered before a write: 8 MiB. */
     static final int CHUNK_VALUES = 1 << 20;
 
     private RolloutFile() {
@@ -57,18 +58,20 @@ public final class RolloutFile {
         }
         if (points < 1) throw new IllegalArgumentException("points must be >= 1, got " + points);
         int b = stepper.trajectories(), d = stepper.dimension();
-        int chunk = (int) Math.max(1, Math.min(points, chunkValues / ((long) b * (2L * d + 1))));
+        int chunk = (int) Math.max(1, Math.min(points, chunkValues / ((long) b * (3L * d + 1))));
         Path dir = out.toAbsolutePath().getParent();
         String base = "." + out.getFileName() + "." + Long.toHexString(System.nanoTime());
         List<Path> temps = new ArrayList<>();
         try (TrajectoryMajor q = new TrajectoryMajor(temp(dir, base + ".q.npy", temps), b, points, d, chunk);
              TrajectoryMajor v = new TrajectoryMajor(temp(dir, base + ".v.npy", temps), b, points, d, chunk);
+             TrajectoryMajor p = new TrajectoryMajor(temp(dir, base + ".p.npy", temps), b, points, d, chunk);
              TrajectoryMajor e = new TrajectoryMajor(temp(dir, base + ".energy.npy", temps), b, points, 0, chunk)) {
             IOException[] failure = new IOException[1];
             PointObserver sink = (n, qn, vn, en) -> {
                 try {
                     q.add(n, qn);
                     v.add(n, vn);
+                    p.add(n, stepper.momenta());
                     e.add(n, en);
                 } catch (IOException x) {
                     failure[0] = x;
@@ -83,10 +86,12 @@ public final class RolloutFile {
             }
             q.finish();
             v.finish();
+            p.finish();
             e.finish();
             try (NpzWriter z = NpzWriter.create(out)) {
                 z.putNpyFile("q", q.file);
                 z.putNpyFile("v", v.file);
+                z.putNpyFile("p", p.file);
                 z.putNpyFile("energy", e.file);
                 putStatistics(z, stepper);
                 z.put("dt", NdArray.scalar(stepper.options().dt()));

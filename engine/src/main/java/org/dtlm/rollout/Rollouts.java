@@ -30,7 +30,7 @@ public final class Rollouts {
             throw new IllegalArgumentException(trajectories + " trajectories x " + points + " points x " + d
                     + " is too large to hold in memory: stream it with Stepper instead");
         }
-        double[] q = new double[(int) size], v = new double[(int) size], energy = new double[trajectories * points];
+        double[] q = new double[(int) size], v = new double[(int) size], p = new double[(int) size], energy = new double[trajectories * points];
         try (Stepper stepper = new Stepper(model, scheme, trajectories, options)) {
             stepper.start(start);
             PointObserver keep = (n, qn, vn, en) -> {
@@ -38,6 +38,7 @@ public final class Rollouts {
                     int at = (int) ((b * (long) points + n) * d);
                     System.arraycopy(qn, b * d, q, at, d);
                     System.arraycopy(vn, b * d, v, at, d);
+                    System.arraycopy(stepper.momenta(), b * d, p, at, d);
                     energy[(int) (b * (long) points + n)] = en[b];
                 }
             };
@@ -45,7 +46,7 @@ public final class Rollouts {
             stepper.advance(points - 1, keep);
             SolverStats statistics = new SolverStats(trajectories);
             statistics.accumulate(stepper.statistics());
-            return new RolloutResult(trajectories, points, d, q, v, energy, statistics, stepper.failures());
+            return new RolloutResult(trajectories, points, d, q, v, p, energy, statistics, stepper.failures());
         }
     }
 }

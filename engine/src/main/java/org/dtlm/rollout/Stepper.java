@@ -26,15 +26,15 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * point it holds, per trajectory, the position q^n, the scheme's velocity v^n and the modeled energy E^n (SPEC §3,
  * §5), all aligned at the same n:
  * <ul>
- * <li>{@code proposed}: q^{n+1} solves Eq. (1) (Newton–Krylov, {@link StepperOptions#solver()}); v^n = M⁻¹p^n with
- *     p^n = M(q^{n+1} − q^n)/Δt + (Δt/2) DG(q^{n+1}, q^n), and E^n = ½uᵀMu + (Δt²/8) gᵀM⁻¹g + ½[V(q^n) + V(q^{n+1})],
+ * <li>{@code proposed}: q^{n+1} solves Eq. (1) (Newton–Krylov, {@link StepperOptions#solver()}); the momentum
+ *     p^n = M(q^{n+1} − q^n)/Δt + (Δt/2) DG(q^{n+1}, q^n), v^n = M⁻¹p^n, and E^n = ½uᵀMu + (Δt²/8) gᵀM⁻¹g + ½[V(q^n) + V(q^{n+1})],
  *     u = (q^{n+1} − q^n)/Δt, g = DG(q^{n+1}, q^n). Both need q^{n+1}: the stepper solves one step ahead.</li>
  * <li>{@code leapfrog}: q^{n+1} = 2q^n − q^{n−1} − Δt² M⁻¹∇V(q^n); v^n = (q^{n+1} − q^{n−1})/(2Δt) (also one step
  *     ahead), NaN at n = 0; E^n = ½ v^nᵀ M v^n + V(q^n).</li>
  * <li>{@code euler}, {@code symplectic-euler}: the state (q, v) starts at (q^1, v̂^1), v̂^1 = (q^2 − q^0)/(2Δt);
  *     point 0 holds q^0 with NaN velocity and energy (the alignment of SPEC §6); E^n = ½ v^nᵀ M v^n + V(q^n).</li>
  * </ul>
- * Position schemes start from q^0 and q^1 (given (B, 2, d) or (B, 3, d) positions), velocity schemes from the first
+ * The explicit schemes' momentum is p^n = M v^n. Position schemes start from q^0 and q^1 (given (B, 2, d) or (B, 3, d) positions), velocity schemes from the first
  * three positions (B, 3, d).
  *
  * <p><b>Failures.</b> Each trajectory converges on its own; one whose solve fails from each of its initial guesses (the
@@ -95,9 +95,10 @@ public final class Stepper implements AutoCloseable {
     private final double[] scale;
     private int knownDiscreteGradients;
 
-    // Outputs of the current point, (B, d), (B, d), (B).
+    // Outputs of the current point, (B, d), (B, d), (B, d), (B).
     private final double[] qOut;
     private final double[] vOut;
+    private final double[] pOut;
     private final double[] energyOut;
 
     private final boolean[] enabled;
@@ -146,6 +147,7 @@ public final class Stepper implements AutoCloseable {
         tangent = allocate();
         qOut = new double[trajectories * d];
         vOut = new double[trajectories * d];
+        pOut = new double[trajectories * d];
         energyOut = new double[trajectories];
         enabled = new boolean[trajectories];
         retry = new boolean[trajectories];
@@ -197,6 +199,15 @@ public final class Stepper implements AutoCloseable {
     /** Velocities v^n of the current point, (B, d); the stepper's own array, valid until the next step. */
     public double[] velocities() {
         return vOut;
+    }
+
+    /**
+     * Momenta p^n of the current point, (B, d): for {@code proposed} p^n = M(q^{n+1} − q^n)/Δt + (Δt/2) DG(q^{n+1}, q^n)
+     * (SPEC §3), for the other schemes M v^n; NaN where the velocity is. The stepper's own array, valid until the next
+     * step (an observer reads it during its call).
+     */
+    public double[] momenta() {
+        return pOut;
     }
 
     /** Modeled energies E^n of the current point, (B); the stepper's own array, valid until the next step. */
@@ -433,6 +444,7 @@ public final class Stepper implements AutoCloseable {
                 for (int i = 0; i < d; i++) {
                     qOut[b * d + i] = positionKnown ? get(qCurrent, b, i) : Double.NaN;
                     vOut[b * d + i] = Double.NaN;
+                    pOut[b * d + i] = Double.NaN;
                 }
                 energyOut[b] = Double.NaN;
                 continue;
@@ -450,6 +462,7 @@ public final class Stepper implements AutoCloseable {
                 correction += get(gNext, b, i) * mg;
                 qOut[b * d + i] = qi;
                 vOut[b * d + i] = ui + 0.5 * dt * mg;
+                pOut[b * d + i] = mu + 0.5 * dt * get(gNext, b, i);
             }
             double potential = network.value(currentRegion, b) + network.value(nextRegion, b);
             energyOut[b] = 0.5 * kinetic + dt * dt / 8 * correction + 0.5 * potential;
@@ -524,6 +537,7 @@ public final class Stepper implements AutoCloseable {
             for (int i = 0; i < d; i++) {
                 qOut[b * d + i] = get(qCurrent, b, i);
                 vOut[b * d + i] = Double.NaN;
+                pOut[b * d + i] = Double.NaN;
             }
             energyOut[b] = Double.NaN;
         }
@@ -601,6 +615,7 @@ public final class Stepper implements AutoCloseable {
                 kinetic += vi * mv;
                 qOut[b * d + i] = positionKnown ? get(qCurrent, b, i) : Double.NaN;
                 vOut[b * d + i] = live ? vi : Double.NaN;
+                pOut[b * d + i] = live ? mv : Double.NaN;
             }
             energyOut[b] = live ? 0.5 * kinetic + network.value(0, b) : Double.NaN;
         }

@@ -95,6 +95,7 @@ class RolloutCommandTest {
             assertArrayEquals(new int[]{B, 40, D}, z.get("q").shape());
             assertArrayEquals(want.q(), z.get("q").data(), 0.0, scheme.id() + " q");
             assertArrayEquals(want.v(), z.get("v").data(), 0.0, scheme.id() + " v");
+            assertArrayEquals(want.p(), z.get("p").data(), 0.0, scheme.id() + " p");
             assertArrayEquals(want.energy(), z.get("energy").data(), 0.0, scheme.id() + " energy");
             assertEquals(DT, z.get("dt").data()[0]);
         }

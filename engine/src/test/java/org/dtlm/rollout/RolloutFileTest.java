@@ -34,7 +34,7 @@ class RolloutFileTest {
             for (Scheme scheme : new Scheme[]{Scheme.PROPOSED, Scheme.SYMPLECTIC_EULER}) {
                 RolloutResult want = Rollouts.run(model, scheme, starts, points, options);
                 // 7 points per chunk: 7 full chunks and a partial one; and everything in one chunk
-                for (int chunkValues : new int[]{7 * trajectories * (2 * d + 1), RolloutFile.CHUNK_VALUES}) {
+                for (int chunkValues : new int[]{7 * trajectories * (3 * d + 1), RolloutFile.CHUNK_VALUES}) {
                     Path out = dir.resolve(scheme.id() + chunkValues + ".npz");
                     try (Stepper s = new Stepper(model, scheme, trajectories, options)) {
                         s.start(starts);
@@ -45,6 +45,7 @@ class RolloutFileTest {
                     assertArrayEquals(new int[]{trajectories, points}, z.get("energy").shape());
                     assertBitEqual(want.q(), z.get("q").data(), "q");
                     assertBitEqual(want.v(), z.get("v").data(), "v");
+                    assertBitEqual(want.p(), z.get("p").data(), "p");
                     assertBitEqual(want.energy(), z.get("energy").data(), "energy");
                     for (int b = 0; b < trajectories; b++) {
                         assertEquals(want.statistics().newtonIterations(b), z.get("newton_iterations").data()[b]);

@@ -282,6 +282,62 @@ class StepperTest {
         }
     }
 
+    /**
+     * The momenta against the formulas of SPEC §3 evaluated here with the model's own passes (another BLAS path): a few
+     * roundings of the largest term, amplified by the divided differences of DG.
+     */
+    private static final double MOMENTUM_TOLERANCE = 1e-12;
+
+    @Test
+    void theMomentaAreThoseOfSpecSectionThree() throws IOException {
+        try (Model model = TestModels.trained("two_body")) {
+            double[] starts = TestModels.expected("two_body").get("start").data();
+            int d = model.dimension(), points = 40;
+            double dt = model.dt();
+            double[] mass = model.mass().matrix();
+            for (Scheme scheme : Scheme.values()) {
+                RolloutResult r = Rollouts.run(model, scheme, starts, points, StepperOptions.of(dt));
+                for (int b = 0; b < r.trajectories(); b++) {
+                    for (int n = 0; n + 1 < points; n++) {
+                        int at = (b * points + n) * d;
+                        // proposed: M (q^{n+1} - q^n)/dt + (dt/2) DG(q^{n+1}, q^n); the others: M v^n
+                        double[] g = scheme == Scheme.PROPOSED ? discreteGradient(model, r.q(), at + d, at) : new double[d];
+                        for (int i = 0; i < d; i++) {
+                            double want = 0.5 * dt * g[i], size = Math.abs(want);
+                            for (int j = 0; j < d; j++) {
+                                double u = scheme == Scheme.PROPOSED ? (r.q()[at + d + j] - r.q()[at + j]) / dt : r.v()[at + j];
+                                want += mass[i * d + j] * u;
+                                size += Math.abs(mass[i * d + j] * u);
+                            }
+                            double got = r.p()[at + i];
+                            String what = scheme.id() + " p_" + i + " of trajectory " + b + " at point " + n;
+                            if (Double.isNaN(want)) {
+                                assertTrue(Double.isNaN(got), what + " = " + got + " where v is NaN");
+                            } else {
+                                assertEquals(want, got, MOMENTUM_TOLERANCE * size, what);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** DG(x, y) of the points at elements x and y of q, by the model's own passes. */
+    private static double[] discreteGradient(Model model, double[] q, int x, int y) {
+        int d = model.dimension();
+        try (Arena arena = Arena.ofConfined(); Workspace w = new Workspace(model.shape(), 2, 1)) {
+            MemorySegment points = arena.allocate(JAVA_DOUBLE, 2L * d), g = arena.allocate(JAVA_DOUBLE, d);
+            for (int i = 0; i < d; i++) {
+                points.setAtIndex(JAVA_DOUBLE, i, q[x + i]);
+                points.setAtIndex(JAVA_DOUBLE, d + i, q[y + i]);
+            }
+            model.mlp().forward(w, model.parameters(), points, 0, 2);
+            model.mlp().discreteGradient(w, model.parameters(), 0, 1, 1, g, 0, false);
+            return g.toArray(JAVA_DOUBLE);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------- batching
     @Test
     void batchedRolloutsEqualOneByOneRolloutsBitForBit() {
@@ -324,6 +380,7 @@ class StepperTest {
                 int ix = (bx * points + n) * d + i, iy = (by * points + n) * d + i;
                 assertEquals(Double.doubleToRawLongBits(x.q()[ix]), Double.doubleToRawLongBits(y.q()[iy]), what + ": q^" + n);
                 assertEquals(Double.doubleToRawLongBits(x.v()[ix]), Double.doubleToRawLongBits(y.v()[iy]), what + ": v^" + n);
+                assertEquals(Double.doubleToRawLongBits(x.p()[ix]), Double.doubleToRawLongBits(y.p()[iy]), what + ": p^" + n);
             }
             assertEquals(Double.doubleToRawLongBits(x.energy()[bx * points + n]),
                     Double.doubleToRawLongBits(y.energy()[by * points + n]), what + ": E^" + n);
