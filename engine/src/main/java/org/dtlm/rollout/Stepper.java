@@ -43,9 +43,9 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * the others.
  *
  * <p><b>Reproducibility.</b> Every trajectory's arithmetic is independent of the others: a batched rollout equals
- * the rollouts of its trajectories one by one, bit for bit. Products of few rows run in Java in the summation order
- * of OpenBLAS's dgemm ({@link FewRowsBlas}); element-wise kernels treat every row alike when the hidden widths are
- * multiples of the vector length (the default 200 is).
+ * the rollouts of its trajectories one by one, bit for bit. Every product computes each element of a row as one fused
+ * multiply-add chain, whatever the other rows ({@link RowExactBlas}); element-wise kernels treat every row alike when
+ * the hidden widths are multiples of the vector length (the default 200 is).
  *
  * <p><b>Threads.</b> A stepper is not thread-safe: use it from one thread at a time (handing it to another thread
  * through a happens-before edge is fine). Concurrent or re-entrant calls of {@link #start} or {@link #advance} (e.g. from
