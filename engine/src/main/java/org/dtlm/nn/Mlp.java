@@ -272,26 +272,24 @@ public final class Mlp {
         checkPairs(w, n, xRow + n);
         MemorySegment slab = p.slab();
         int d = shape.inputDim();
-        // forward tangents: aDot_1 = xDot W_1^T, aDot_{k+1} = (sech^2(a_k) aDot_k) W_{k+1}^T; sDot_k = sa_k aDot_k
+        // forward tangents: aDot_1 = xDot W_1^T, aDot_{k+1} = (sech^2(a_k) aDot_k) W_{k+1}^T
         for (int k = 0; k < layers; k++) {
             int h = shape.width(k), f = shape.fanIn(k);
             if (k == 0) {
                 blas.dgemm(false, true, n, h, d, 1.0, xDot, xdOff, d, slab, layout.weight(0), d, 0.0, w.aDot[0], 0, h);
             } else {
-                TanhKernels.sech2(w.tmpB, 0, w.t[k - 1], w.o[k - 1], (long) xRow * f, (long) n * f);
-                multiply(w.tmpA, w.aDot[k - 1], w.tmpB, 0, (long) n * f);
+                sech2Times(w.tmpA, w.aDot[k - 1], w.t[k - 1], w.o[k - 1], (long) xRow * f, (long) n * f);
                 blas.dgemm(false, true, n, h, f, 1.0, w.tmpA, 0, f, slab, layout.weight(k), f, 0.0, w.aDot[k], 0, h);
             }
         }
-        for (int k = 0; k < layers; k++) multiply(w.aDot[k], w.aDot[k], w.sa[k], 0, (long) n * shape.width(k)); // now sDot_k
-        // chain tangents: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
+        // chain tangents, with sDot_k = sa_k aDot_k: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
         int top = layers - 1;
-        scaleColumns(w.deltaDot[top], w.aDot[top], 0, slab, layout.output(), n, shape.width(top));
+        scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], slab, layout.output(), n, shape.width(top));
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1);
             blas.dgemm(false, false, n, h, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1), h,
                     0.0, w.tmpA, 0, h);
-            productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], (long) n * h);
+            productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], w.sa[k], (long) n * h);
         }
         blas.dgemm(false, false, n, d, shape.width(0), 1.0, w.deltaDot[0], 0, shape.width(0), slab, layout.weight(0), d,
                 0.0, gDot, gdOff, d);
@@ -346,18 +344,46 @@ public final class Mlp {
         for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(out, i)));
     }
 
-    /** out = x y + z v element-wise over m elements. */
+    /** out = x y + z (v a) element-wise over m elements. */
     private static void productSum(MemorySegment out, MemorySegment x, MemorySegment y, MemorySegment z,
-                                   MemorySegment v, long m) {
+                                   MemorySegment v, MemorySegment a, long m) {
         long end = vectorEnd(m);
         for (long i = 0; i < end; i += L) {
             long b = i * Double.BYTES;
-            DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO)
-                    .mul(DoubleVector.fromMemorySegment(S, v, b, NO));
+            DoubleVector va = DoubleVector.fromMemorySegment(S, v, b, NO).mul(DoubleVector.fromMemorySegment(S, a, b, NO));
+            DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO).mul(va);
             DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO), zv)
                     .intoMemorySegment(out, b, NO);
         }
-        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * get(v, i)));
+        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * (get(v, i) * get(a, i))));
+    }
+
+    /** out = x sech^2 over m elements, sech^2 from t and o at element tOff on (as {@link Tanh#sech2}); x, out from 0. */
+    private static void sech2Times(MemorySegment out, MemorySegment x, MemorySegment t, MemorySegment o, long tOff,
+                                   long m) {
+        long end = vectorEnd(m);
+        for (long i = 0; i < end; i += L) {
+            long b = i * Double.BYTES, bt = (tOff + i) * Double.BYTES;
+            DoubleVector vo = DoubleVector.fromMemorySegment(S, o, bt, NO);
+            DoubleVector sech2 = DoubleVector.fromMemorySegment(S, t, bt, NO).abs().fma(vo, vo);
+            DoubleVector.fromMemorySegment(S, x, b, NO).mul(sech2).intoMemorySegment(out, b, NO);
+        }
+        for (long i = end; i < m; i++) put(out, i, get(x, i) * Tanh.sech2(get(t, tOff + i), get(o, tOff + i)));
+    }
+
+    /** out[i, j] = w[j] (x[i, j] a[i, j]); out, x, a: (n, h) row-major from element 0; w: (h) at wOff of the slab. */
+    private static void scaleColumnsOfProduct(MemorySegment out, MemorySegment x, MemorySegment a, MemorySegment slab,
+                                              long wOff, int n, int h) {
+        long end = vectorEnd(h);
+        for (long i = 0; i < n; i++) {
+            long row = i * h;
+            for (long j = 0; j < end; j += L) {
+                long b = (row + j) * Double.BYTES;
+                DoubleVector xa = DoubleVector.fromMemorySegment(S, x, b, NO).mul(DoubleVector.fromMemorySegment(S, a, b, NO));
+                DoubleVector.fromMemorySegment(S, slab, (wOff + j) * Double.BYTES, NO).mul(xa).intoMemorySegment(out, b, NO);
+            }
+            for (long j = end; j < h; j++) put(out, row + j, get(slab, wOff + j) * (get(x, row + j) * get(a, row + j)));
+        }
     }
 
     private static void checkRows(Workspace w, int rows) {
