@@ -282,7 +282,7 @@ public final class Mlp {
                 blas.dgemm(false, true, n, h, f, 1.0, w.tmpA, 0, f, slab, layout.weight(k), f, 0.0, w.aDot[k], 0, h);
             }
         }
-        // chain tangents, with sDot_k = sa_k aDot_k: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
+        // chain tangents, sDot_k = sa_k aDot_k: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
         int top = layers - 1;
         scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], slab, layout.output(), n, shape.width(top));
         for (int k = top - 1; k >= 0; k--) {

@@ -20,8 +20,7 @@ import org.dtlm.solve.SolverStats;
  * Streams a rollout to an {@code .npz} in constant memory (the output of {@code dtlm rollout}):
  * <ul>
  * <li>{@code q} (B, N, d), {@code v} (B, N, d), {@code p} (B, N, d), {@code energy} (B, N): points n = 0 .. N − 1 as
- *     {@link Stepper}
- *     aligns them (NaN where a scheme has no value or a trajectory failed);</li>
+ *     {@link Stepper} aligns them (NaN where a scheme has no value or a trajectory failed);</li>
  * <li>per trajectory (B): {@code newton_iterations}, {@code krylov_iterations}, {@code residual_evaluations},
  *     {@code jacobian_products}, {@code backtracks} (zero for explicit schemes) and {@code failed_point} (the first
  *     position the trajectory could not compute, −1 if none);</li>

@@ -19,6 +19,5 @@ import org.dtlm.solve.SolverStats;
  * @param failures     trajectories that stopped, with the point where they did
  */
 public record RolloutResult(int trajectories, int points, int dimension, double[] q, double[] v, double[] p,
-                            double[] energy,
-                            SolverStats statistics, List<Failure> failures) {
+                            double[] energy, SolverStats statistics, List<Failure> failures) {
 }

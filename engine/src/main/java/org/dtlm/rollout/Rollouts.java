@@ -30,7 +30,8 @@ public final class Rollouts {
             throw new IllegalArgumentException(trajectories + " trajectories x " + points + " points x " + d
                     + " is too large to hold in memory: stream it with Stepper instead");
         }
-        double[] q = new double[(int) size], v = new double[(int) size], p = new double[(int) size], energy = new double[trajectories * points];
+        double[] q = new double[(int) size], v = new double[(int) size], p = new double[(int) size];
+        double[] energy = new double[trajectories * points];
         try (Stepper stepper = new Stepper(model, scheme, trajectories, options)) {
             stepper.start(start);
             PointObserver keep = (n, qn, vn, en) -> {

@@ -121,8 +121,7 @@ public final class RowExactBlas implements Blas {
     /**
      * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 6 rows x 2 or 1 vectors of
      * columns, then single rows in tiles of 10, 2 or 1 vectors; the remaining columns as interleaved scalar chains (6 rows
-     * of a column, or 4 columns of a row); the tile changes the schedule,
-     * never an element's chain.
+     * of a column, or 4 columns of a row). The tile changes the schedule, never an element's chain.
      */
     private static void product(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff,
                                 int ldb, boolean accumulate, MemorySegment c, long cOff, int ldc) {
