@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
                 + "symplectic-euler.",
                 "START (B, 3, d) holds the first three observed positions q^0, q^1, q^2 of each trajectory: position "
                         + "schemes start from q^0, q^1; velocity schemes from q^1 and (q^2 - q^0)/(2 dt).",
-                "Writes OUT.npz with q, v (B, N, d) and energy (B, N) at the points n = 0 .. N-1, the solver's "
+                "Writes OUT.npz with q, v, p (B, N, d) and energy (B, N) at the points n = 0 .. N-1, the solver's "
                         + "counters per trajectory, failed_point, dt and meta."})
 final class RolloutCommand implements Callable<Integer> {
 
