@@ -27,15 +27,16 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * §5), all aligned at the same n:
  * <ul>
  * <li>{@code proposed}: q^{n+1} solves Eq. (1) (Newton–Krylov, {@link StepperOptions#solver()}); the momentum
- *     p^n = M(q^{n+1} − q^n)/Δt + (Δt/2) DG(q^{n+1}, q^n), v^n = M⁻¹p^n, and E^n = ½uᵀMu + (Δt²/8) gᵀM⁻¹g + ½[V(q^n) + V(q^{n+1})],
- *     u = (q^{n+1} − q^n)/Δt, g = DG(q^{n+1}, q^n). Both need q^{n+1}: the stepper solves one step ahead.</li>
+ *     p^n = M(q^{n+1} − q^n)/Δt + (Δt/2) DG(q^{n+1}, q^n), v^n = M⁻¹p^n, and
+ *     E^n = ½uᵀMu + (Δt²/8) gᵀM⁻¹g + ½[V(q^n) + V(q^{n+1})], u = (q^{n+1} − q^n)/Δt, g = DG(q^{n+1}, q^n). All need
+ *     q^{n+1}: the stepper solves one step ahead.</li>
  * <li>{@code leapfrog}: q^{n+1} = 2q^n − q^{n−1} − Δt² M⁻¹∇V(q^n); v^n = (q^{n+1} − q^{n−1})/(2Δt) (also one step
  *     ahead), NaN at n = 0; E^n = ½ v^nᵀ M v^n + V(q^n).</li>
  * <li>{@code euler}, {@code symplectic-euler}: the state (q, v) starts at (q^1, v̂^1), v̂^1 = (q^2 − q^0)/(2Δt);
  *     point 0 holds q^0 with NaN velocity and energy (the alignment of SPEC §6); E^n = ½ v^nᵀ M v^n + V(q^n).</li>
  * </ul>
- * The explicit schemes' momentum is p^n = M v^n. Position schemes start from q^0 and q^1 (given (B, 2, d) or (B, 3, d) positions), velocity schemes from the first
- * three positions (B, 3, d).
+ * The explicit schemes' momentum is p^n = M v^n. Position schemes start from q^0 and q^1 (given (B, 2, d) or
+ * (B, 3, d) positions), velocity schemes from the first three positions (B, 3, d).
  *
  * <p><b>Failures.</b> Each trajectory converges on its own; one whose solve fails from each of its initial guesses (the
  * configured one, then the leapfrog and the force-free steps), or whose explicit step overflows,

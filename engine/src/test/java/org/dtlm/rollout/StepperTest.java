@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.dtlm.io.NdArray;
-import org.dtlm.nn.Mlp;
 import org.dtlm.nn.Workspace;
 import org.dtlm.potential.Model;
 import org.dtlm.scheme.Scheme;
@@ -256,30 +255,22 @@ class StepperTest {
     private static double residual(Model model, double[] q, int b, int n, int points, int d) {
         double dt = model.dt(), c = 0.5 * dt * dt;
         double[] minv = model.mass().inverse();
-        Mlp mlp = model.mlp();
-        try (Arena arena = Arena.ofConfined(); Workspace w = new Workspace(model.shape(), 3, 2)) {
-            MemorySegment x = arena.allocate(JAVA_DOUBLE, 3L * d), g = arena.allocate(JAVA_DOUBLE, 2L * d);
-            for (int r = 0; r < 3; r++) {  // rows: q^{n+1}, q^n, q^{n-1}
-                for (int i = 0; i < d; i++) x.setAtIndex(JAVA_DOUBLE, (long) r * d + i, q[((b * points) + n + 1 - r) * d + i]);
+        int next = (b * points + n + 1) * d, current = next - d, previous = current - d;
+        double[] g0 = discreteGradient(model, q, next, current), g1 = discreteGradient(model, q, current, previous);
+        double f2 = 0, s2 = 0;
+        for (int i = 0; i < d; i++) {
+            double xi = q[next + i], qi = q[current + i], pi = q[previous + i];
+            double force = 0, forceScale = 0;
+            for (int j = 0; j < d; j++) {
+                force += minv[i * d + j] * (g0[j] + g1[j]);
+                forceScale += Math.abs(minv[i * d + j]) * (Math.abs(g0[j]) + Math.abs(g1[j]));
             }
-            mlp.forward(w, model.parameters(), x, 0, 3);
-            mlp.discreteGradient(w, model.parameters(), 0, 1, 2, g, 0, false); // DG(q^{n+1}, q^n), DG(q^n, q^{n-1})
-            double f2 = 0, s2 = 0;
-            for (int i = 0; i < d; i++) {
-                double xi = x.getAtIndex(JAVA_DOUBLE, i), qi = x.getAtIndex(JAVA_DOUBLE, d + i), pi = x.getAtIndex(JAVA_DOUBLE, 2 * d + i);
-                double force = 0, forceScale = 0;
-                for (int j = 0; j < d; j++) {
-                    double g0 = g.getAtIndex(JAVA_DOUBLE, j), g1 = g.getAtIndex(JAVA_DOUBLE, d + j);
-                    force += minv[i * d + j] * (g0 + g1);
-                    forceScale += Math.abs(minv[i * d + j]) * (Math.abs(g0) + Math.abs(g1));
-                }
-                double f = (xi - 2 * qi + pi) + c * force;
-                double s = Math.abs(xi) + 2 * Math.abs(qi) + Math.abs(pi) + c * forceScale;
-                f2 += f * f;
-                s2 += s * s;
-            }
-            return Math.sqrt(f2 / s2);
+            double f = (xi - 2 * qi + pi) + c * force;
+            double s = Math.abs(xi) + 2 * Math.abs(qi) + Math.abs(pi) + c * forceScale;
+            f2 += f * f;
+            s2 += s * s;
         }
+        return Math.sqrt(f2 / s2);
     }
 
     /**
