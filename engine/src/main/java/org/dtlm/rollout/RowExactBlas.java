@@ -120,7 +120,7 @@ public final class RowExactBlas implements Blas {
 
     /**
      * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 6 rows x 2 or 1 vectors of
-     * columns, then single rows in tiles of 10, 2 or 1 vectors; the remaining columns as interleaved scalar chains (6 rows
+     * columns, then single rows in tiles of 10, 5, 2 or 1 vectors; the remaining columns as interleaved scalar chains (6 rows
      * of a column, or 4 columns of a row). The tile changes the schedule, never an element's chain.
      */
     private static void product(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff,
@@ -146,6 +146,7 @@ public final class RowExactBlas implements Blas {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
             int j = 0;
             for (; j + 10 * L <= vectorEnd; j += 10 * L) tile1x10(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            for (; j + 5 * L <= vectorEnd; j += 5 * L) tile1x5(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (; j + 2 * L <= vectorEnd; j += 2 * L) tile1x2(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (; j + L <= vectorEnd; j += L) tile1x1(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (j = vectorEnd; j + 4 <= n; j += 4) columns4(k, a, ai, b, bOff + j, ldb, c, ci + j);
@@ -303,6 +304,31 @@ public final class RowExactBlas implements Blas {
         s7.intoMemorySegment(c, c0 + 7 * VB, NO);
         s8.intoMemorySegment(c, c0 + 8 * VB, NO);
         s9.intoMemorySegment(c, c0 + 9 * VB, NO);
+    }
+
+    /** 1 row x 5 vectors (the rest of a row of 200 = 25 vectors after two 1 x 10 tiles). */
+    private static void tile1x5(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
+                                MemorySegment c, long ci) {
+        long c0 = ci * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
+        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
+        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c0 + 3 * VB, NO);
+        DoubleVector s4 = DoubleVector.fromMemorySegment(S, c, c0 + 4 * VB, NO);
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
+            s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
+            s1 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + VB, NO), s1);
+            s2 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO), s2);
+            s3 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 3 * VB, NO), s3);
+            s4 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 4 * VB, NO), s4);
+        }
+        s0.intoMemorySegment(c, c0, NO);
+        s1.intoMemorySegment(c, c0 + VB, NO);
+        s2.intoMemorySegment(c, c0 + 2 * VB, NO);
+        s3.intoMemorySegment(c, c0 + 3 * VB, NO);
+        s4.intoMemorySegment(c, c0 + 4 * VB, NO);
     }
 
     /** 1 row x 2 vectors. */
