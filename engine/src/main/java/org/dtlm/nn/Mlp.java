@@ -31,12 +31,23 @@ public final class Mlp {
     private final ParameterLayout layout;
     private final Blas blas;
     private final int layers;
+    private final ColumnShare share;
 
     public Mlp(ParameterLayout layout, Blas blas) {
+        this(layout, blas, ColumnShare.ALL);
+    }
+
+    /**
+     * Passes that compute only {@code share}'s columns of each layer (with the other threads of the share on the same
+     * workspace, {@link ColumnShare}); {@link #chainBackward} and {@link #forwardBackward} take
+     * {@link ColumnShare#ALL} only.
+     */
+    public Mlp(ParameterLayout layout, Blas blas, ColumnShare share) {
         this.layout = layout;
         this.shape = layout.shape();
         this.blas = blas;
         this.layers = shape.layers();
+        this.share = java.util.Objects.requireNonNull(share, "share");
     }
 
     public MlpShape shape() {
@@ -73,22 +84,31 @@ public final class Mlp {
             MemorySegment in = x;
             long inOff = xOff + (long) r0 * d;
             for (int k = 0; k < layers; k++) {
-                int h = shape.width(k), f = shape.fanIn(k);
+                int h = shape.width(k), f = shape.fanIn(k), j0 = share.from(h), n = share.to(h) - j0;
                 MemorySegment ak = w.a[k];
                 long bias = layout.bias(k), base = (long) (row0 + r0) * h;
                 for (int r = 0; r < m; r++) {
-                    MemorySegment.copy(slab, bias * Double.BYTES, ak, (base + (long) r * h) * Double.BYTES,
-                            (long) h * Double.BYTES);
+                    MemorySegment.copy(slab, (bias + j0) * Double.BYTES, ak, (base + (long) r * h + j0) * Double.BYTES,
+                            (long) n * Double.BYTES);
                 }
-                // a_k = h_{k-1} W_k^T + b_k: (m, f) x (f, h)
-                blas.dgemm(false, true, m, h, f, 1.0, in, inOff, f, slab, layout.weight(k), f, 1.0, ak, base, h);
-                TanhKernels.activate(w.t[k], w.o[k], ak, base, (long) m * h);
+                if (k > 0) share.await(); // every column of h_{k-1}
+                // a_k = h_{k-1} W_k^T + b_k: (m, f) x (f, h), this share's columns
+                blas.dgemm(false, true, m, n, f, 1.0, in, inOff, f, slab, layout.weight(k) + (long) j0 * f, f, 1.0,
+                        ak, base + j0, h);
+                if (share.whole()) {
+                    TanhKernels.activate(w.t[k], w.o[k], ak, base, (long) m * h);
+                } else {
+                    for (int r = 0; r < m; r++) TanhKernels.activate(w.t[k], w.o[k], ak, base + (long) r * h + j0, n);
+                }
                 in = w.t[k];
                 inOff = base;
             }
-            // V = tanh(a_L) w: (m, H_L) x (H_L)
-            blas.dgemv(false, m, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
-                    0.0, w.value, row0 + r0, 1);
+            share.await();
+            if (share.leader()) {
+                // V = tanh(a_L) w: (m, H_L) x (H_L)
+                blas.dgemv(false, m, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
+                        0.0, w.value, row0 + r0, 1);
+            }
         }
     }
 
@@ -107,10 +127,17 @@ public final class Mlp {
             int m = Math.min(BLOCK, n - i0);
             for (int k = 0; k < layers; k++) {
                 long h = shape.width(k);
-                if (derivatives) {
-                    TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], i0 * h, w.t[k], w.o[k], (row0 + i0) * h, m * h);
-                } else {
-                    TanhKernels.sech2(w.s[k], i0 * h, w.t[k], w.o[k], (row0 + i0) * h, m * h);
+                int j0 = share.from((int) h), cols = share.to((int) h) - j0;
+                // this share's columns: the whole block at once, or row by row
+                int calls = share.whole() ? 1 : m;
+                long span = share.whole() ? m * h : cols;
+                for (int r = 0; r < calls; r++) {
+                    long e = (i0 + r) * h + j0, x = (row0 + i0 + r) * h + j0;
+                    if (derivatives) {
+                        TanhKernels.sech2WithDerivative(w.s[k], w.sa[k], e, w.t[k], w.o[k], x, span);
+                    } else {
+                        TanhKernels.sech2(w.s[k], e, w.t[k], w.o[k], x, span);
+                    }
                 }
             }
             chain(w, p, i0, m, g, gOff);
@@ -127,12 +154,18 @@ public final class Mlp {
         for (int i0 = 0; i0 < n; i0 += BLOCK) {
             int m = Math.min(BLOCK, n - i0);
             for (int k = 0; k < layers; k++) {
-                long h = shape.width(k), x = (xRow + i0) * h, y = (yRow + i0) * h;
-                if (partials) {
-                    TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], i0 * h, w.a[k], w.t[k], w.o[k],
-                            x, y, m * h);
-                } else {
-                    TanhKernels.dividedDifference(w.s[k], i0 * h, w.a[k], w.t[k], w.o[k], x, y, m * h);
+                long h = shape.width(k);
+                int j0 = share.from((int) h), cols = share.to((int) h) - j0;
+                int calls = share.whole() ? 1 : m;
+                long span = share.whole() ? m * h : cols;
+                for (int r = 0; r < calls; r++) {
+                    long e = (i0 + r) * h + j0, x = (xRow + i0 + r) * h + j0, y = (yRow + i0 + r) * h + j0;
+                    if (partials) {
+                        TanhKernels.dividedDifferenceWithPartials(w.s[k], w.sa[k], w.sb[k], e, w.a[k], w.t[k], w.o[k],
+                                x, y, span);
+                    } else {
+                        TanhKernels.dividedDifference(w.s[k], e, w.a[k], w.t[k], w.o[k], x, y, span);
+                    }
                 }
             }
             chain(w, p, i0, m, g, gOff);
@@ -145,19 +178,27 @@ public final class Mlp {
         MemorySegment slab = p.slab();
         int top = layers - 1;
         int ht = shape.width(top);
-        scaleColumns(w.delta[top], w.s[top], (long) i0 * ht, slab, layout.output(), m, ht);
+        scaleColumns(w.delta[top], w.s[top], (long) i0 * ht, slab, layout.output(), m, ht, share.from(ht), share.to(ht));
         for (int k = top - 1; k >= 0; k--) {
-            int h = shape.width(k), hn = shape.width(k + 1);
+            int h = shape.width(k), hn = shape.width(k + 1), j0 = share.from(h), n = share.to(h) - j0;
             long base = (long) i0 * h;
-            // u_k = delta_{k+1} W_{k+1}: (m, hn) x (hn, h)
-            blas.dgemm(false, false, m, h, hn, 1.0, w.delta[k + 1], (long) i0 * hn, hn, slab, layout.weight(k + 1), h,
-                    0.0, w.u[k], base, h);
-            multiply(w.delta[k], w.u[k], w.s[k], base, (long) m * h);
+            share.await(); // every column of delta_{k+1}
+            // u_k = delta_{k+1} W_{k+1}: (m, hn) x (hn, h), this share's columns
+            blas.dgemm(false, false, m, n, hn, 1.0, w.delta[k + 1], (long) i0 * hn, hn, slab, layout.weight(k + 1) + j0,
+                    h, 0.0, w.u[k], base + j0, h);
+            if (share.whole()) {
+                multiply(w.delta[k], w.u[k], w.s[k], base, (long) m * h);
+            } else {
+                for (int r = 0; r < m; r++) multiply(w.delta[k], w.u[k], w.s[k], base + (long) r * h + j0, n);
+            }
         }
-        int d = shape.inputDim(), h0 = shape.width(0);
-        // g = delta_1 W_1: (m, H_1) x (H_1, d)
-        blas.dgemm(false, false, m, d, h0, 1.0, w.delta[0], (long) i0 * h0, h0, slab, layout.weight(0), d, 0.0,
-                g, gOff + (long) i0 * d, d);
+        share.await();
+        if (share.leader()) {
+            int d = shape.inputDim(), h0 = shape.width(0);
+            // g = delta_1 W_1: (m, H_1) x (H_1, d)
+            blas.dgemm(false, false, m, d, h0, 1.0, w.delta[0], (long) i0 * h0, h0, slab, layout.weight(0), d, 0.0,
+                    g, gOff + (long) i0 * d, d);
+        }
     }
 
     // -------------------------------------------------------------------------------------------- double backward
@@ -272,27 +313,51 @@ public final class Mlp {
         checkPairs(w, n, xRow + n);
         MemorySegment slab = p.slab();
         int d = shape.inputDim();
-        // forward tangents: aDot_1 = xDot W_1^T, aDot_{k+1} = (sech^2(a_k) aDot_k) W_{k+1}^T
+        // forward tangents: aDot_1 = xDot W_1^T, aDot_{k+1} = (sech^2(a_k) aDot_k) W_{k+1}^T; the factor of layer k
+        // goes to tmpA or tmpB in turn, so that a share writes one while the others may still read the other
+        MemorySegment in = xDot, next = w.tmpA;
+        long inOff = xdOff;
         for (int k = 0; k < layers; k++) {
-            int h = shape.width(k), f = shape.fanIn(k);
-            if (k == 0) {
-                blas.dgemm(false, true, n, h, d, 1.0, xDot, xdOff, d, slab, layout.weight(0), d, 0.0, w.aDot[0], 0, h);
-            } else {
-                sech2Times(w.tmpA, w.aDot[k - 1], w.t[k - 1], w.o[k - 1], (long) xRow * f, (long) n * f);
-                blas.dgemm(false, true, n, h, f, 1.0, w.tmpA, 0, f, slab, layout.weight(k), f, 0.0, w.aDot[k], 0, h);
+            int h = shape.width(k), f = shape.fanIn(k), j0 = share.from(h), cols = share.to(h) - j0;
+            if (k > 0) share.await(); // every column of the factor of layer k - 1
+            blas.dgemm(false, true, n, cols, f, 1.0, in, inOff, f, slab, layout.weight(k) + (long) j0 * f, f, 0.0,
+                    w.aDot[k], j0, h);
+            if (k < layers - 1) {
+                if (share.whole()) {
+                    sech2Times(next, w.aDot[k], w.t[k], w.o[k], (long) xRow * h, 0, (long) n * h);
+                } else {
+                    for (int r = 0; r < n; r++) {
+                        long e = (long) r * h + j0;
+                        sech2Times(next, w.aDot[k], w.t[k], w.o[k], (long) xRow * h + e, e, cols);
+                    }
+                }
+                in = next;
+                inOff = 0;
+                next = next == w.tmpA ? w.tmpB : w.tmpA;
             }
         }
         // chain tangents, sDot_k = sa_k aDot_k: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
-        int top = layers - 1;
-        scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], slab, layout.output(), n, shape.width(top));
+        int top = layers - 1, ht = shape.width(top);
+        scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], slab, layout.output(), n, ht, share.from(ht),
+                share.to(ht));
         for (int k = top - 1; k >= 0; k--) {
-            int h = shape.width(k), hn = shape.width(k + 1);
-            blas.dgemm(false, false, n, h, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1), h,
-                    0.0, w.tmpA, 0, h);
-            productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], w.sa[k], (long) n * h);
+            int h = shape.width(k), hn = shape.width(k + 1), j0 = share.from(h), cols = share.to(h) - j0;
+            share.await(); // every column of deltaDot_{k+1}, and no share still reading tmpA
+            blas.dgemm(false, false, n, cols, hn, 1.0, w.deltaDot[k + 1], 0, hn, slab, layout.weight(k + 1) + j0, h,
+                    0.0, w.tmpA, j0, h);
+            if (share.whole()) {
+                productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], w.sa[k], 0, (long) n * h);
+            } else {
+                for (int r = 0; r < n; r++) {
+                    productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], w.sa[k], (long) r * h + j0, cols);
+                }
+            }
         }
-        blas.dgemm(false, false, n, d, shape.width(0), 1.0, w.deltaDot[0], 0, shape.width(0), slab, layout.weight(0), d,
-                0.0, gDot, gdOff, d);
+        share.await();
+        if (share.leader()) {
+            blas.dgemm(false, false, n, d, shape.width(0), 1.0, w.deltaDot[0], 0, shape.width(0), slab,
+                    layout.weight(0), d, 0.0, gDot, gdOff, d);
+        }
     }
 
     // ---------------------------------------------------------------------------------------- element-wise helpers
@@ -307,18 +372,19 @@ public final class Mlp {
         m.setAtIndex(JAVA_DOUBLE, i, v);
     }
 
-    /** out[i, j] = w[j] s[i, j]; out, s: (n, h) row-major at element off; w: (h) at wOff of the slab. */
+    /** out[i, j] = w[j] s[i, j] for columns j0 &lt;= j &lt; j1; out, s: (n, h) row-major at element off; w: (h) at wOff
+     *  of the slab. */
     private static void scaleColumns(MemorySegment out, MemorySegment s, long off, MemorySegment slab, long wOff,
-                                     int n, int h) {
-        long end = vectorEnd(h);
+                                     int n, int h, int j0, int j1) {
+        long end = j0 + vectorEnd(j1 - j0);
         for (long i = 0; i < n; i++) {
             long row = off + i * h;
-            for (long j = 0; j < end; j += L) {
+            for (long j = j0; j < end; j += L) {
                 long b = (row + j) * Double.BYTES;
                 DoubleVector.fromMemorySegment(S, slab, (wOff + j) * Double.BYTES, NO)
                         .mul(DoubleVector.fromMemorySegment(S, s, b, NO)).intoMemorySegment(out, b, NO);
             }
-            for (long j = end; j < h; j++) put(out, row + j, get(slab, wOff + j) * get(s, row + j));
+            for (long j = end; j < j1; j++) put(out, row + j, get(slab, wOff + j) * get(s, row + j));
         }
     }
 
@@ -344,45 +410,49 @@ public final class Mlp {
         for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(out, i)));
     }
 
-    /** out = x y + z (v a) element-wise over m elements. */
+    /** out = x y + z (v a) element-wise over m elements from element off of each. */
     private static void productSum(MemorySegment out, MemorySegment x, MemorySegment y, MemorySegment z,
-                                   MemorySegment v, MemorySegment a, long m) {
+                                   MemorySegment v, MemorySegment a, long off, long m) {
         long end = vectorEnd(m);
-        for (long i = 0; i < end; i += L) {
+        for (long i = off; i < off + end; i += L) {
             long b = i * Double.BYTES;
             DoubleVector va = DoubleVector.fromMemorySegment(S, v, b, NO).mul(DoubleVector.fromMemorySegment(S, a, b, NO));
             DoubleVector zv = DoubleVector.fromMemorySegment(S, z, b, NO).mul(va);
             DoubleVector.fromMemorySegment(S, x, b, NO).fma(DoubleVector.fromMemorySegment(S, y, b, NO), zv)
                     .intoMemorySegment(out, b, NO);
         }
-        for (long i = end; i < m; i++) put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * (get(v, i) * get(a, i))));
+        for (long i = off + end; i < off + m; i++) {
+            put(out, i, Math.fma(get(x, i), get(y, i), get(z, i) * (get(v, i) * get(a, i))));
+        }
     }
 
-    /** out = x sech^2 over m elements, sech^2 from t and o at element tOff on (as {@link Tanh#sech2}); x, out from 0. */
+    /** out = x sech^2 over m elements, sech^2 from t and o at element tOff on (as {@link Tanh#sech2}); x, out from
+     *  element off. */
     private static void sech2Times(MemorySegment out, MemorySegment x, MemorySegment t, MemorySegment o, long tOff,
-                                   long m) {
+                                   long off, long m) {
         long end = vectorEnd(m);
         for (long i = 0; i < end; i += L) {
-            long b = i * Double.BYTES, bt = (tOff + i) * Double.BYTES;
+            long b = (off + i) * Double.BYTES, bt = (tOff + i) * Double.BYTES;
             DoubleVector vo = DoubleVector.fromMemorySegment(S, o, bt, NO);
             DoubleVector sech2 = DoubleVector.fromMemorySegment(S, t, bt, NO).abs().fma(vo, vo);
             DoubleVector.fromMemorySegment(S, x, b, NO).mul(sech2).intoMemorySegment(out, b, NO);
         }
-        for (long i = end; i < m; i++) put(out, i, get(x, i) * Tanh.sech2(get(t, tOff + i), get(o, tOff + i)));
+        for (long i = end; i < m; i++) put(out, off + i, get(x, off + i) * Tanh.sech2(get(t, tOff + i), get(o, tOff + i)));
     }
 
-    /** out[i, j] = w[j] (x[i, j] a[i, j]); out, x, a: (n, h) row-major from element 0; w: (h) at wOff of the slab. */
+    /** out[i, j] = w[j] (x[i, j] a[i, j]) for columns j0 &lt;= j &lt; j1; out, x, a: (n, h) row-major from element 0;
+     *  w: (h) at wOff of the slab. */
     private static void scaleColumnsOfProduct(MemorySegment out, MemorySegment x, MemorySegment a, MemorySegment slab,
-                                              long wOff, int n, int h) {
-        long end = vectorEnd(h);
+                                              long wOff, int n, int h, int j0, int j1) {
+        long end = j0 + vectorEnd(j1 - j0);
         for (long i = 0; i < n; i++) {
             long row = i * h;
-            for (long j = 0; j < end; j += L) {
+            for (long j = j0; j < end; j += L) {
                 long b = (row + j) * Double.BYTES;
                 DoubleVector xa = DoubleVector.fromMemorySegment(S, x, b, NO).mul(DoubleVector.fromMemorySegment(S, a, b, NO));
                 DoubleVector.fromMemorySegment(S, slab, (wOff + j) * Double.BYTES, NO).mul(xa).intoMemorySegment(out, b, NO);
             }
-            for (long j = end; j < h; j++) put(out, row + j, get(slab, wOff + j) * (get(x, row + j) * get(a, row + j)));
+            for (long j = end; j < j1; j++) put(out, row + j, get(slab, wOff + j) * (get(x, row + j) * get(a, row + j)));
         }
     }
 

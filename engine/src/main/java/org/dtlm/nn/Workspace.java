@@ -8,8 +8,8 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 /**
  * Preallocated scratch space of {@link Mlp} for up to {@code rows} points in a forward pass and {@code pairs} rows of
  * a backward chain (pairs of a discrete gradient, or points of a gradient), so that hot loops allocate nothing
- * (STYLE 5). All buffers are native segments of one confined-or-shared arena chosen by the caller; a workspace is
- * used by one thread at a time.
+ * (STYLE 5). All buffers are native segments of one shared arena; a workspace is used by one thread at a time, or by
+ * the threads of one {@link ColumnShare} split together, each writing its own columns.
  */
 public final class Workspace implements AutoCloseable {
     final int rows, pairs;

@@ -102,25 +102,29 @@ public final class RowExactBlas implements Blas {
                 stridedProduct(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
                 return;
             }
+            bOff = (bOff - weightOffsets[layer]) / k; // the first of the n columns of W_k^T
             b = transposed[layer];
-            bOff = 0;
-            ldb = n;
+            ldb = widths[layer];
         }
         product(m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
     }
 
-    /** The hidden layer whose weight W_k (H_k x fanIn_k, row-major in the slab) is this transposed B operand, or -1. */
+    /**
+     * The hidden layer whose weight W_k (H_k x fanIn_k, row-major in the slab) holds this transposed B operand, n of
+     * its rows from a whole row on (all of them, or the columns of a {@link org.dtlm.nn.ColumnShare}), or -1.
+     */
     private int weightLayer(MemorySegment b, long bOff, int n, int k, int ldb) {
         if (b.address() != slabAddress) return -1;
         for (int layer = 0; layer < weightOffsets.length; layer++) {
-            if (weightOffsets[layer] == bOff && n == widths[layer] && k == fanIns[layer] && ldb == k) return layer;
+            long rel = bOff - weightOffsets[layer];
+            if (k == fanIns[layer] && ldb == k && rel >= 0 && rel % k == 0 && rel / k + n <= widths[layer]) return layer;
         }
         return -1;
     }
 
     /**
      * C = A B + beta C for row-major A (m, k), B (k, n), C (m, n), beta 0 or 1: tiles of 6 rows x 2 or 1 vectors of
-     * columns, then single rows in tiles of 10, 5, 2 or 1 vectors; the remaining columns as interleaved scalar chains (6 rows
+     * columns, then single rows in tiles of 10, 5, 4, 2 or 1 vectors; the remaining columns as interleaved scalar chains (6 rows
      * of a column, or 4 columns of a row). The tile changes the schedule, never an element's chain.
      */
     private static void product(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff,
@@ -145,7 +149,13 @@ public final class RowExactBlas implements Blas {
         for (; i < m; i++) {
             long ai = aOff + (long) i * lda, ci = cOff + (long) i * ldc;
             int j = 0;
-            for (; j + 10 * L <= vectorEnd; j += 10 * L) tile1x10(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            // tiles of 10 vectors, then the rest as 5s and 4s where it can be (13 = 5 + 4 + 4: no tile of fewer than
+            // 4 vectors, whose few chains run latency-bound); 200 columns = 10 + 10 + 5 vectors
+            int r = vectorEnd / L;
+            for (; r >= 14 || r == 10; r -= 10, j += 10 * L) tile1x10(k, a, ai, b, bOff + j, ldb, c, ci + j);
+            int fours = 4 * r % 5;
+            if (4 * fours > r) fours = 0;
+            for (int t = 0; t < fours; t++, j += 4 * L) tile1x4(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (; j + 5 * L <= vectorEnd; j += 5 * L) tile1x5(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (; j + 2 * L <= vectorEnd; j += 2 * L) tile1x2(k, a, ai, b, bOff + j, ldb, c, ci + j);
             for (; j + L <= vectorEnd; j += L) tile1x1(k, a, ai, b, bOff + j, ldb, c, ci + j);
@@ -329,6 +339,28 @@ public final class RowExactBlas implements Blas {
         s2.intoMemorySegment(c, c0 + 2 * VB, NO);
         s3.intoMemorySegment(c, c0 + 3 * VB, NO);
         s4.intoMemorySegment(c, c0 + 4 * VB, NO);
+    }
+
+    /** 1 row x 4 vectors. */
+    private static void tile1x4(int k, MemorySegment a, long ai, MemorySegment b, long bj, int ldb,
+                                MemorySegment c, long ci) {
+        long c0 = ci * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c, c0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c, c0 + VB, NO);
+        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c, c0 + 2 * VB, NO);
+        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c, c0 + 3 * VB, NO);
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a.getAtIndex(JAVA_DOUBLE, ai + p));
+            s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
+            s1 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + VB, NO), s1);
+            s2 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO), s2);
+            s3 = x.fma(DoubleVector.fromMemorySegment(S, b, bp + 3 * VB, NO), s3);
+        }
+        s0.intoMemorySegment(c, c0, NO);
+        s1.intoMemorySegment(c, c0 + VB, NO);
+        s2.intoMemorySegment(c, c0 + 2 * VB, NO);
+        s3.intoMemorySegment(c, c0 + 3 * VB, NO);
     }
 
     /** 1 row x 2 vectors. */

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
+import org.dtlm.nn.ColumnShare;
 import org.dtlm.nn.Mlp;
 import org.dtlm.nn.Parameters;
 import org.dtlm.nn.Workspace;
@@ -13,41 +14,72 @@ import org.dtlm.potential.Model;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 
 /**
- * The network passes of a rollout over B trajectories, split into contiguous shards of rows that run on their own
- * threads, each with its own {@link Workspace} and the row-exact products of {@link RowExactBlas}: a row's result
- * does not depend on the shard it falls in, so the split changes the speed, never the bits.
+ * The network passes of a rollout over B trajectories on several threads ("lanes"), with the row-exact products of
+ * {@link RowExactBlas}. With at least {@link #MIN_SHARD_ROWS} trajectories a lane, the rows are split into contiguous
+ * shards, each with its own {@link Workspace}; with fewer (one trajectory, say), every lane works on all rows in one
+ * workspace and computes its share of the columns of every layer ({@link ColumnShare}), so that one trajectory's passes
+ * over the weights are shared by the cores (each core streams its part of each weight matrix from its own cache).
+ * Neither split changes an element's arithmetic: the bits do not depend on the lanes.
  *
- * <p>Every shard's workspace holds two regions of forward rows, 0 and 1 (q^n in one, the iterate or the next point in
- * the other, SPEC §3), and pair rows for the chains. Buffers passed in are (B, d) row-major; shard s reads and writes
- * its own rows of them.
+ * <p>Every workspace holds two regions of forward rows, 0 and 1 (q^n in one, the iterate or the next point in the
+ * other, SPEC §3), and pair rows for the chains. Buffers passed in are (B, d) row-major; shard s reads and writes its
+ * own rows of them. With a column split the lanes meet at a barrier between layers, and the caller's lane alone
+ * writes the outputs; when the split does not pay on the cores at hand, the caller runs whole passes alone (see
+ * {@link #WINDOW}).
  *
- * <p>The caller's thread runs shard 0 and hands the others to resident worker threads (daemon, one per extra shard),
+ * <p>The caller's thread runs lane 0 and hands the others to resident worker threads (daemon, one per extra lane),
  * woken without allocation; the handoff and the completion count give the happens-before edges. Not thread-safe:
  * one caller at a time.
  */
 final class ShardedNetwork implements AutoCloseable {
 
-    /** Fewest rows worth a thread of their own (bench/README.md, ## Rollouts). */
+    /** Fewest rows worth a shard of their own (bench/README.md, ## Rollouts); fewer rows share columns instead. */
     static final int MIN_SHARD_ROWS = 32;
     /**
-     * Spins (~10 µs) before a waiting thread parks: long enough to catch the next pass of a busy rollout, short enough
-     * not to starve the working threads on a machine with few cores.
+     * How long a thread waiting for the next operation (or for the workers) spins before it parks: longer than the
+     * serial work of a step between two passes (the solver's, the observer's), so that a busy rollout's threads never
+     * sleep (waking one costs tens of µs, several passes), short enough to free the cores soon when a rollout pauses.
      */
-    private static final int SPINS = 200;
+    private static final long SPIN_NANOS = 100_000;
+    /** Spins between two reads of the clock while waiting, and before a barrier yields the core (~25 ns a spin). */
+    private static final int SPINS = 64;
+    /**
+     * Column split: whether it pays depends on where the cores are. Two cores that share a cache exchange a layer's
+     * columns in a fraction of a half pass; on a VM the host may place the two virtual CPUs on different dies, where
+     * each exchange costs more than the split saves (bench/README.md, ## Rollouts), or the other core may be busy. So
+     * the operations run in windows of {@code WINDOW}, and every {@code TRIAL_EVERY} windows one window of each way
+     * (the split, then the caller alone) is timed, its first {@code WARM} operations left out (caches, a waking
+     * worker); the faster way runs until the next trial. The bits are the same either way.
+     */
+    private static final int WINDOW = 256;
+    private static final int WARM = 64;
+    private static final int TRIAL_EVERY = 32;
 
     private enum Op { FORWARD, DISCRETE_GRADIENT, GRADIENT, TANGENT }
 
-    private final Mlp mlp;
     private final Parameters params;
     private final int d;
+    // per lane: its passes, workspace and rows (with a column split, every lane has the same workspace and rows)
+    private final Mlp[] mlps;
     private final int[] first;
     private final int[] count;
     private final Workspace[] workspaces;
     private final Worker[] workers;
+    /** Column split only: the passes of every column, for the caller's thread alone; else null. */
+    private final Mlp whole;
+    private boolean alone;       // the caller runs the passes alone (column split only)
+    private int operation;       // in the current window
+    private int window;          // windows since the last trial began; 0 and 1 are its two timed windows
+    private long windowStart;
+    private long splitNanos;     // time of the last trial's split window
     private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicInteger arrived = new AtomicInteger();
+    private volatile int phase;
     private volatile int generation;
     private volatile Thread caller;
+    private volatile boolean callerParked;
     private volatile Throwable failure;
+    private volatile boolean broken;
     private volatile boolean shutdown;
 
     // The current operation, written before a dispatch (published by the volatile generation).
@@ -59,33 +91,41 @@ final class ShardedNetwork implements AutoCloseable {
     private boolean partials;
 
     /**
-     * @param threads the most threads to use (shards hold at least {@link #MIN_SHARD_ROWS} rows, but one shard always)
+     * @param threads the threads to use: shards of at least {@link #MIN_SHARD_ROWS} rows each, as many as there are
+     *                threads and rows for; if that is one shard, all {@code threads} share its columns
      */
     ShardedNetwork(Model model, int trajectories, int threads, Arena arena) {
         this.params = model.parameters();
-        this.mlp = new Mlp(params.layout(), new RowExactBlas(model.mlp().blas(), params, arena));
         this.d = model.dimension();
+        RowExactBlas blas = new RowExactBlas(model.mlp().blas(), params, arena);
         int shards = Math.max(1, Math.min(threads, trajectories / MIN_SHARD_ROWS));
-        first = new int[shards];
-        count = new int[shards];
-        workspaces = new Workspace[shards];
-        for (int s = 0; s < shards; s++) {
-            first[s] = (int) ((long) trajectories * s / shards);
-            count[s] = (int) ((long) trajectories * (s + 1) / shards) - first[s];
-            workspaces[s] = new Workspace(model.shape(), 2 * count[s], count[s]);
+        int lanes = shards > 1 ? shards : Math.max(1, threads);
+        mlps = new Mlp[lanes];
+        first = new int[lanes];
+        count = new int[lanes];
+        workspaces = new Workspace[lanes];
+        Mlp all = new Mlp(params.layout(), blas);
+        whole = shards == 1 && lanes > 1 ? all : null;
+        for (int s = 0; s < lanes; s++) {
+            if (shards > 1 || lanes == 1) {
+                first[s] = (int) ((long) trajectories * s / shards);
+                count[s] = (int) ((long) trajectories * (s + 1) / shards) - first[s];
+                workspaces[s] = new Workspace(model.shape(), 2 * count[s], count[s]);
+                mlps[s] = all;
+            } else {
+                count[s] = trajectories;
+                workspaces[s] = s == 0 ? new Workspace(model.shape(), 2 * trajectories, trajectories) : workspaces[0];
+                mlps[s] = new Mlp(params.layout(), blas, new ColumnShare(s, lanes, this::await));
+            }
         }
-        workers = new Worker[shards - 1];
-        for (int s = 1; s < shards; s++) {
+        workers = new Worker[lanes - 1];
+        for (int s = 1; s < lanes; s++) {
             workers[s - 1] = new Worker(s);
             Thread t = new Thread(workers[s - 1], "dtlm-rollout-shard-" + s);
             t.setDaemon(true);
             workers[s - 1].thread = t;
             t.start();
         }
-    }
-
-    int shards() {
-        return workspaces.length;
     }
 
     /** Forward pass of x (B, d) into the forward rows of {@code region}. */
@@ -131,24 +171,60 @@ final class ShardedNetwork implements AutoCloseable {
             execute(0);
             return;
         }
+        if (whole != null) countOperation();
+        if (alone) {
+            execute(whole, 0); // every column on this thread, the same bits; the workers idle
+            return;
+        }
+        broken = false;
+        arrived.set(0);
         caller = Thread.currentThread();
         pending.set(workers.length);
         generation++; // publishes the operation
-        for (Worker w : workers) LockSupport.unpark(w.thread);
+        for (Worker w : workers) {
+            if (w.parked) LockSupport.unpark(w.thread);
+        }
         Throwable own = null;
         try {
             execute(0);
         } catch (RuntimeException | Error e) {
             own = e;
+            broken = true;
         }
-        for (int spin = 0; pending.get() > 0; spin++) {
-            if (spin < SPINS) Thread.onSpinWait();
-            else LockSupport.park(this);
+        long start = System.nanoTime();
+        for (int spin = 1; pending.get() > 0; spin++) {
+            if (spin % SPINS != 0 || System.nanoTime() - start < SPIN_NANOS) {
+                Thread.onSpinWait();
+                continue;
+            }
+            callerParked = true; // then a worker that finishes reads it (or this thread reads pending = 0)
+            if (pending.get() > 0) LockSupport.park(this);
+            callerParked = false;
         }
         Throwable theirs = failure;
         failure = null;
         if (own != null) rethrow(own);
         if (theirs != null) rethrow(theirs);
+    }
+
+    /**
+     * Column split: counts an operation about to run, and at window boundaries runs the trials (see {@link #WINDOW}):
+     * window 0 of a trial runs split, window 1 alone, and the faster way runs the windows after them.
+     */
+    private void countOperation() {
+        if (operation == WARM && window < 2) {
+            windowStart = System.nanoTime();
+        }
+        if (++operation <= WINDOW) return;
+        operation = 1;
+        long now = System.nanoTime();
+        if (window == 0) {
+            splitNanos = now - windowStart;
+        } else if (window == 1) {
+            alone = now - windowStart < splitNanos;
+        }
+        window = (window + 1) % TRIAL_EVERY;
+        if (window < 2) alone = window == 1;
     }
 
     private static void rethrow(Throwable t) {
@@ -157,8 +233,30 @@ final class ShardedNetwork implements AutoCloseable {
         throw new IllegalStateException(t);
     }
 
-    /** The current operation on shard s's rows. */
+    /**
+     * Returns once every lane of the current operation has called it (the barrier between the layers of a column
+     * split); throws if another lane failed meanwhile. Spinning, then yielding: the waits are a fraction of a pass.
+     */
+    private void await() {
+        int p = phase;
+        if (arrived.incrementAndGet() == workspaces.length) {
+            arrived.set(0);
+            phase = p + 1;
+            return;
+        }
+        for (int spin = 0; phase == p; spin++) {
+            if (broken) throw new IllegalStateException("another thread of the network pass failed");
+            if (spin < SPINS) Thread.onSpinWait();
+            else Thread.yield();
+        }
+    }
+
+    /** The current operation on lane s's rows (and columns). */
     private void execute(int s) {
+        execute(mlps[s], s);
+    }
+
+    private void execute(Mlp mlp, int s) {
         Workspace w = workspaces[s];
         int rows = count[s];
         long offset = (long) first[s] * d;
@@ -172,29 +270,37 @@ final class ShardedNetwork implements AutoCloseable {
 
     /** Runs its shard of every dispatched operation until shutdown. */
     private final class Worker implements Runnable {
-        private final int shard;
+        private final int lane;
         private Thread thread;
+        private volatile boolean parked;
 
-        Worker(int shard) {
-            this.shard = shard;
+        Worker(int lane) {
+            this.lane = lane;
         }
 
         @Override
         public void run() {
             int seen = 0;
             while (true) {
-                for (int spin = 0; generation == seen && !shutdown; spin++) {
-                    if (spin < SPINS) Thread.onSpinWait();
-                    else LockSupport.park(this);
+                long start = System.nanoTime();
+                for (int spin = 1; generation == seen && !shutdown; spin++) {
+                    if (spin % SPINS != 0 || System.nanoTime() - start < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    parked = true; // then the caller reads it after a dispatch (or this thread sees the generation)
+                    if (generation == seen && !shutdown) LockSupport.park(this);
+                    parked = false;
                 }
                 if (shutdown) return;
                 seen = generation;
                 try {
-                    execute(shard);
+                    execute(lane);
                 } catch (RuntimeException | Error e) {
                     failure = e;
+                    broken = true;
                 }
-                if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
+                if (pending.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
             }
         }
     }
@@ -211,6 +317,9 @@ final class ShardedNetwork implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        for (Workspace w : workspaces) w.close();
+        workspaces[0].close();
+        for (int s = 1; s < workspaces.length; s++) {
+            if (workspaces[s] != workspaces[0]) workspaces[s].close();
+        }
     }
 }

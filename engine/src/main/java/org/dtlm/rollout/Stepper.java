@@ -46,7 +46,9 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * <p><b>Reproducibility.</b> Every trajectory's arithmetic is independent of the others: a batched rollout equals
  * the rollouts of its trajectories one by one, bit for bit. Every product computes each element of a row as one fused
  * multiply-add chain, whatever the other rows ({@link RowExactBlas}); element-wise kernels treat every row alike when
- * the hidden widths are multiples of the vector length (the default 200 is).
+ * the hidden widths are multiples of the vector length (the default 200 is). Neither do the bits depend on the threads
+ * ({@link StepperOptions#threads()}): a batch is split into shards of rows, and fewer trajectories (one, say) into
+ * shares of every layer's columns, computed by the same arithmetic (the split: {@code ShardedNetwork}).
  *
  * <p><b>Threads.</b> A stepper is not thread-safe: use it from one thread at a time (handing it to another thread
  * through a happens-before edge is fine). Concurrent or re-entrant calls of {@link #start} or {@link #advance} (e.g. from

@@ -12,8 +12,10 @@ import org.dtlm.solve.NewtonKrylovOptions;
  * @param solver  Newton–Krylov options of the implicit scheme {@code proposed} (ignored by the explicit ones);
  *                default {@link #SOLVER_DEFAULTS}
  * @param guess   the initial guess of each Newton solve; default {@link InitialGuess#DEFAULT}
- * @param threads the most threads a step uses, each for a shard of at least 32 trajectories; 0 (the default) for
- *                the thread count of the model's BLAS (the CLI's --threads). Results do not depend on it
+ * @param threads the threads a step uses: a shard of at least 32 trajectories each, or, for fewer trajectories than
+ *                that makes two shards of, a share of the columns of every layer (one trajectory uses them all); 0
+ *                (the default) for the thread count of the model's BLAS (the CLI's --threads). Results do not depend
+ *                on it
  */
 public record StepperOptions(double dt, NewtonKrylovOptions solver, InitialGuess guess, int threads) {
 

@@ -364,6 +364,27 @@ class StepperTest {
         }
     }
 
+    @Test
+    void theBitsDoNotDependOnTheThreadsSharingTheColumns() {
+        // 3 rows: one thread alone, or 2 or 3 threads each computing its columns of every layer (200 = 104 + 96,
+        // = 72 + 64 + 64) in one workspace, with barriers between the layers; over 120 points (more than 600 passes)
+        // the network also runs windows of passes on the caller alone, whichever is timed faster
+        int d = 4, trajectories = 3, points = 120;
+        double[] starts = TestModels.bowlStarts(trajectories, d, 9);
+        try (Model model = TestModels.bowl(d, 4)) {
+            for (Scheme scheme : Scheme.values()) {
+                StepperOptions options = StepperOptions.of(TestModels.BOWL_DT);
+                RolloutResult alone = Rollouts.run(model, scheme, starts, points, options.withThreads(1));
+                for (int threads = 2; threads <= 3; threads++) {
+                    RolloutResult shared = Rollouts.run(model, scheme, starts, points, options.withThreads(threads));
+                    for (int b = 0; b < trajectories; b++) {
+                        assertBitEqual(alone, b, shared, b, scheme.id() + " trajectory " + b + ", 1 vs " + threads + " threads");
+                    }
+                }
+            }
+        }
+    }
+
     private static void assertBitEqual(RolloutResult x, int bx, RolloutResult y, int by, String what) {
         int d = x.dimension(), points = x.points();
         for (int n = 0; n < points; n++) {
