@@ -4,11 +4,12 @@ package org.dtlm.nn;
  * The columns of every layer that one thread computes when several threads run the passes of an {@link Mlp} over the
  * same rows (one workspace), and the barrier they pass between layers, where a layer's product needs every column of
  * the layer before it. Thread {@code part} of {@code parts} takes the columns [c(part), c(part + 1)) of a layer of
- * width H, c(i) = i H / parts rounded up to a multiple of {@link #ALIGN} (at most H). Every element is computed by the
+ * width H, c(i) = i H / parts rounded down to a multiple of {@link #ALIGN}, c(parts) = H: the leader, which has the
+ * serial work besides, gets the smaller share (200 = 96 + 104). Every element is computed by the
  * same arithmetic whoever computes it (each product's element one chain, {@code RowExactBlas}; the element-wise
  * kernels' vectors on the same columns as in a whole row when H is a multiple of the vector length), so a split
- * changes the speed, never the bits. The last product of a chain (the d columns of the input layer) and V are left to
- * part 0, the leader, after a barrier.
+ * changes the speed, never the bits. The last product of a chain (the d columns of the input layer) is left to part
+ * 0, the leader, after a barrier; V to whoever calls {@link Mlp#value} after the pass.
  */
 public final class ColumnShare {
 
@@ -55,8 +56,7 @@ public final class ColumnShare {
     }
 
     private int boundary(int i, int h) {
-        int c = (int) ((long) i * h / parts);
-        return Math.min(h, (c + ALIGN - 1) / ALIGN * ALIGN);
+        return i == parts ? h : (int) ((long) i * h / parts) / ALIGN * ALIGN;
     }
 
     void await() {

@@ -76,6 +76,27 @@ public final class Mlp {
      * leaving the other rows as they are (e.g. a rollout keeps q^n in some rows while it iterates on q^{n+1}).
      */
     public void forward(Workspace w, Parameters p, MemorySegment x, long xOff, int row0, int rows) {
+        if (!share.whole()) {
+            throw new IllegalStateException("a column split runs forwardLayers on every thread, then value on one");
+        }
+        forwardLayers(w, p, x, xOff, row0, rows);
+        value(w, p, row0, rows);
+    }
+
+    /**
+     * V = tanh(a_L) w of the forward rows row0 .. row0 + rows - 1, from their last {@link #forwardLayers}, into the
+     * workspace's value. Whole rows: after a pass shared by several threads, one of them, once the pass is over.
+     */
+    public void value(Workspace w, Parameters p, int row0, int rows) {
+        checkRows(w, row0 + rows);
+        int h = shape.lastWidth();
+        // V = tanh(a_L) w: (rows, H_L) x (H_L)
+        blas.dgemv(false, rows, h, 1.0, w.t[layers - 1], (long) row0 * h, h, p.slab(), layout.output(), 1, 0.0,
+                w.value, row0, 1);
+    }
+
+    /** The layers of a forward pass (a_k, tanh a_k, omega(a_k)) of rows row0 .. row0 + rows - 1, without V. */
+    public void forwardLayers(Workspace w, Parameters p, MemorySegment x, long xOff, int row0, int rows) {
         checkRows(w, row0 + rows);
         MemorySegment slab = p.slab();
         int d = shape.inputDim();
@@ -102,12 +123,6 @@ public final class Mlp {
                 }
                 in = w.t[k];
                 inOff = base;
-            }
-            share.await();
-            if (share.leader()) {
-                // V = tanh(a_L) w: (m, H_L) x (H_L)
-                blas.dgemv(false, m, shape.lastWidth(), 1.0, in, inOff, shape.lastWidth(), slab, layout.output(), 1,
-                        0.0, w.value, row0 + r0, 1);
             }
         }
     }

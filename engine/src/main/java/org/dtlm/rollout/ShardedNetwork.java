@@ -65,8 +65,11 @@ final class ShardedNetwork implements AutoCloseable {
     private final int[] count;
     private final Workspace[] workspaces;
     private final Worker[] workers;
-    /** Column split only: the passes of every column, for the caller's thread alone; else null. */
+    /** The passes of every column: the caller's alone when a column split does not pay, and V. */
     private final Mlp whole;
+    /** Whether V of forward region 0, 1 has been computed since its last forward pass. */
+    private final boolean[] valueKnown = new boolean[2];
+    private final boolean columnSplit;
     private boolean alone;       // the caller runs the passes alone (column split only)
     private int operation;       // in the current window
     private int window;          // windows since the last trial began; 0 and 1 are its two timed windows
@@ -104,14 +107,14 @@ final class ShardedNetwork implements AutoCloseable {
         first = new int[lanes];
         count = new int[lanes];
         workspaces = new Workspace[lanes];
-        Mlp all = new Mlp(params.layout(), blas);
-        whole = shards == 1 && lanes > 1 ? all : null;
+        whole = new Mlp(params.layout(), blas);
+        columnSplit = shards == 1 && lanes > 1;
         for (int s = 0; s < lanes; s++) {
             if (shards > 1 || lanes == 1) {
                 first[s] = (int) ((long) trajectories * s / shards);
                 count[s] = (int) ((long) trajectories * (s + 1) / shards) - first[s];
                 workspaces[s] = new Workspace(model.shape(), 2 * count[s], count[s]);
-                mlps[s] = all;
+                mlps[s] = whole;
             } else {
                 count[s] = trajectories;
                 workspaces[s] = s == 0 ? new Workspace(model.shape(), 2 * trajectories, trajectories) : workspaces[0];
@@ -128,8 +131,9 @@ final class ShardedNetwork implements AutoCloseable {
         }
     }
 
-    /** Forward pass of x (B, d) into the forward rows of {@code region}. */
+    /** Forward pass of x (B, d) into the forward rows of {@code region} (V when {@link #value} asks for it). */
     void forward(int region, MemorySegment x) {
+        valueKnown[region] = false;
         dispatch(Op.FORWARD, region, 0, x, null, false);
     }
 
@@ -148,8 +152,19 @@ final class ShardedNetwork implements AutoCloseable {
         dispatch(Op.TANGENT, xRegion, 0, v, out, false);
     }
 
-    /** V at trajectory b's point of {@code region}, from the last forward pass there. */
+    /**
+     * V at trajectory b's point of {@code region}, from the last forward pass there: computed on the caller's thread
+     * for all the region's points at the first call after the pass (a step needs V at its converged point only, not at
+     * every Newton iterate).
+     */
     double value(int region, int b) {
+        if (!valueKnown[region]) {
+            for (int s = 0; s < workspaces.length; s++) {
+                if (s > 0 && workspaces[s] == workspaces[0]) break; // a column split: one workspace
+                whole.value(workspaces[s], params, region * count[s], count[s]);
+            }
+            valueKnown[region] = true;
+        }
         int s = shardOf(b);
         return workspaces[s].value().getAtIndex(JAVA_DOUBLE, (long) region * count[s] + b - first[s]);
     }
@@ -171,7 +186,7 @@ final class ShardedNetwork implements AutoCloseable {
             execute(0);
             return;
         }
-        if (whole != null) countOperation();
+        if (columnSplit) countOperation();
         if (alone) {
             execute(whole, 0); // every column on this thread, the same bits; the workers idle
             return;
@@ -261,7 +276,7 @@ final class ShardedNetwork implements AutoCloseable {
         int rows = count[s];
         long offset = (long) first[s] * d;
         switch (op) {
-            case FORWARD -> mlp.forward(w, params, in, offset, region * rows, rows);
+            case FORWARD -> mlp.forwardLayers(w, params, in, offset, region * rows, rows);
             case DISCRETE_GRADIENT -> mlp.discreteGradient(w, params, region * rows, otherRegion * rows, rows, out, offset, partials);
             case GRADIENT -> mlp.gradient(w, params, region * rows, rows, out, offset, false);
             case TANGENT -> mlp.chainTangent(w, params, region * rows, rows, in, offset, out, offset);

@@ -80,9 +80,9 @@ class RowExactBlasTest {
                     check(blas, "h W2^T", m, 200, 200, true, slab, w1, 200, (q, j) -> w1 + j * 200 + q, accumulate);
                     check(blas, "delta W2", m, 200, 200, false, slab, w1, 200, (q, j) -> w1 + q * 200 + j, accumulate);
                     check(blas, "delta W1", m, d, 200, false, slab, w0, d, (q, j) -> w0 + q * d + j, accumulate);
-                    // the two shares of a column split (ColumnShare): columns 0 .. 103 and 104 .. 199
-                    for (int j0 : new int[]{0, 104}) {
-                        int cols = j0 == 0 ? 104 : 96, at = j0;
+                    // the two shares of a column split (ColumnShare): columns 0 .. 95 and 96 .. 199
+                    for (int j0 : new int[]{0, 96}) {
+                        int cols = j0 == 0 ? 96 : 104, at = j0;
                         check(blas, "x W1^T, columns from " + j0, m, cols, d, true, slab, w0 + j0 * d, d,
                                 (q, j) -> w0 + (at + j) * d + q, accumulate);
                         check(blas, "h W2^T, columns from " + j0, m, cols, 200, true, slab, w1 + j0 * 200, 200,

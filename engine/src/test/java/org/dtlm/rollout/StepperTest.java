@@ -366,8 +366,8 @@ class StepperTest {
 
     @Test
     void theBitsDoNotDependOnTheThreadsSharingTheColumns() {
-        // 3 rows: one thread alone, or 2 or 3 threads each computing its columns of every layer (200 = 104 + 96,
-        // = 72 + 64 + 64) in one workspace, with barriers between the layers; over 120 points (more than 600 passes)
+        // 3 rows: one thread alone, or 2 or 3 threads each computing its columns of every layer (200 = 96 + 104,
+        // = 64 + 64 + 72) in one workspace, with barriers between the layers; over 120 points (more than 600 passes)
         // the network also runs windows of passes on the caller alone, whichever is timed faster
         int d = 4, trajectories = 3, points = 120;
         double[] starts = TestModels.bowlStarts(trajectories, d, 9);
