@@ -67,7 +67,7 @@ public final class Workspace implements AutoCloseable {
     }
 
     private MemorySegment alloc(long n) {
-        return arena.allocate(JAVA_DOUBLE, Math.max(1, n));
+        return arena.allocate(Math.max(1, n) * Double.BYTES, Parameters.ALIGNMENT); // whole vectors, as the weights
     }
 
     public int rows() {
