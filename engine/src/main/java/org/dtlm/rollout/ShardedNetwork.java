@@ -218,8 +218,10 @@ final class ShardedNetwork implements AutoCloseable {
         }
         Throwable theirs = failure;
         failure = null;
-        if (own != null) rethrow(own);
+        // the first failure, not a lane's report that another lane failed
+        if (own != null && !(own instanceof BrokenPass)) rethrow(own);
         if (theirs != null) rethrow(theirs);
+        if (own != null) rethrow(own);
     }
 
     /**
@@ -260,7 +262,7 @@ final class ShardedNetwork implements AutoCloseable {
             return;
         }
         for (int spin = 0; phase == p; spin++) {
-            if (broken) throw new IllegalStateException("another thread of the network pass failed");
+            if (broken) throw new BrokenPass();
             if (spin < SPINS) Thread.onSpinWait();
             else Thread.yield();
         }
@@ -283,7 +285,14 @@ final class ShardedNetwork implements AutoCloseable {
         }
     }
 
-    /** Runs its shard of every dispatched operation until shutdown. */
+    /** Thrown at a barrier when another lane of the pass has failed (the caller rethrows that lane's failure). */
+    private static final class BrokenPass extends IllegalStateException {
+        BrokenPass() {
+            super("another thread of the network pass failed");
+        }
+    }
+
+    /** Runs its lane of every dispatched operation until shutdown. */
     private final class Worker implements Runnable {
         private final int lane;
         private Thread thread;
@@ -312,7 +321,7 @@ final class ShardedNetwork implements AutoCloseable {
                 try {
                     execute(lane);
                 } catch (RuntimeException | Error e) {
-                    failure = e;
+                    if (!(e instanceof BrokenPass)) failure = e;
                     broken = true;
                 }
                 if (pending.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
