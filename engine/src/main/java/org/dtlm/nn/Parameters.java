@@ -21,7 +21,7 @@ public final class Parameters {
      * A zero-filled slab, aligned to 64 bytes (a cache line, and a 512-bit vector): a weight whose offset in the slab
      * is a multiple of 8 doubles (every layer's with hidden widths of 200) is then read by whole vectors without a
      * load that straddles two lines (measured: a single-row product over the 200 x 200 weights from an 8-byte-aligned
-     * slab took 3.9 µs, from an aligned one 3.0 µs; bench/README.md, ## Rollouts).
+     * slab took 3.9 µs, from an aligned one 2.9 µs; bench/README.md, ### Alignment of the weights).
      */
     public static Parameters allocate(ParameterLayout layout, Arena arena) {
         return new Parameters(layout, arena.allocate(Math.max(1, layout.size()) * Double.BYTES, ALIGNMENT));

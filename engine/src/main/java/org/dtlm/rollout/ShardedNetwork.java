@@ -46,10 +46,10 @@ final class ShardedNetwork implements AutoCloseable {
     /**
      * Column split: whether it pays depends on where the cores are. Two cores that share a cache exchange a layer's
      * columns in a fraction of a half pass; on a VM the host may place the two virtual CPUs on different dies, where
-     * each exchange costs more than the split saves (bench/README.md, ## Rollouts), or the other core may be busy. So
-     * the operations run in windows of {@code WINDOW}, and every {@code TRIAL_EVERY} windows one window of each way
-     * (the split, then the caller alone) is timed, its first {@code WARM} operations left out (caches, a waking
-     * worker); the faster way runs until the next trial. The bits are the same either way.
+     * each exchange costs more than the split saves (bench/README.md, ### Column split), or the other core may be
+     * busy. So the operations run in windows of {@code WINDOW}, and every {@code TRIAL_EVERY} windows one window of
+     * each way (the split, then the caller alone) is timed, its first {@code WARM} operations left out (caches, a
+     * waking worker); the faster way runs until the next trial. The bits are the same either way.
      */
     private static final int WINDOW = 256;
     private static final int WARM = 64;
