@@ -97,29 +97,60 @@ public final class Mlp {
 
     /** The layers of a forward pass (a_k, tanh a_k, omega(a_k)) of rows row0 .. row0 + rows - 1, without V. */
     public void forwardLayers(Workspace w, Parameters p, MemorySegment x, long xOff, int row0, int rows) {
+        forwardLayers(w, p, x, xOff, row0, rows, null, 0);
+    }
+
+    /**
+     * As {@link #forwardLayers(Workspace, Parameters, MemorySegment, long, int, int)}, and with xDot (rows, d) at
+     * xdOff not null, also the forward tangents along xDot that {@link #chainTangent} computes first (the same bits),
+     * each layer's two products in one {@link Blas#dgemmPair}; for a {@link #discreteGradient} with a gDot.
+     */
+    public void forwardLayers(Workspace w, Parameters p, MemorySegment x, long xOff, int row0, int rows,
+                              MemorySegment xDot, long xdOff) {
         checkRows(w, row0 + rows);
+        if (xDot != null) checkPairs(w, rows, row0 + rows);
         MemorySegment slab = p.slab();
         int d = shape.inputDim();
         for (int r0 = 0; r0 < rows; r0 += BLOCK) {
             int m = Math.min(BLOCK, rows - r0);
-            MemorySegment in = x;
-            long inOff = xOff + (long) r0 * d;
+            MemorySegment in = x, inDot = xDot, next = w.tmpA;
+            long inOff = xOff + (long) r0 * d, inDotOff = xdOff + (long) r0 * d;
             for (int k = 0; k < layers; k++) {
                 int h = shape.width(k), f = shape.fanIn(k), j0 = share.from(h), n = share.to(h) - j0;
                 MemorySegment ak = w.a[k];
-                long bias = layout.bias(k), base = (long) (row0 + r0) * h;
+                long bias = layout.bias(k), base = (long) (row0 + r0) * h, dotBase = (long) r0 * h;
                 for (int r = 0; r < m; r++) {
                     MemorySegment.copy(slab, (bias + j0) * Double.BYTES, ak, (base + (long) r * h + j0) * Double.BYTES,
                             (long) n * Double.BYTES);
+                    if (xDot != null) {
+                        w.aDot[k].asSlice((dotBase + (long) r * h + j0) * Double.BYTES, (long) n * Double.BYTES).fill((byte) 0);
+                    }
                 }
-                if (k > 0) share.await(); // every column of h_{k-1}
-                // a_k = h_{k-1} W_k^T + b_k: (m, f) x (f, h), this share's columns
-                blas.dgemm(false, true, m, n, f, 1.0, in, inOff, f, slab, layout.weight(k) + (long) j0 * f, f, 1.0,
-                        ak, base + j0, h);
+                if (k > 0) share.await(); // every column of h_{k-1} (and of its tangent factor)
+                // a_k = h_{k-1} W_k^T + b_k: (m, f) x (f, h), this share's columns; aDot_k = (its factor) W_k^T
+                long wk = layout.weight(k) + (long) j0 * f;
+                if (xDot == null) {
+                    blas.dgemm(false, true, m, n, f, 1.0, in, inOff, f, slab, wk, f, 1.0, ak, base + j0, h);
+                } else {
+                    blas.dgemmPair(true, m, n, f, in, inOff, inDot, inDotOff, f, slab, wk, f, 1.0, ak, base + j0,
+                            w.aDot[k], dotBase + j0, h);
+                }
                 if (share.whole()) {
                     TanhKernels.activate(w.t[k], w.o[k], ak, base, (long) m * h);
                 } else {
                     for (int r = 0; r < m; r++) TanhKernels.activate(w.t[k], w.o[k], ak, base + (long) r * h + j0, n);
+                }
+                if (xDot != null && k < layers - 1) {
+                    // the tangent factor sech^2(a_k) aDot_k of this share's columns, into tmpA or tmpB in turn
+                    int calls = share.whole() ? 1 : m;
+                    long span = share.whole() ? (long) m * h : n;
+                    for (int r = 0; r < calls; r++) {
+                        long e = dotBase + (long) r * h + (share.whole() ? 0 : j0);
+                        sech2Times(next, w.aDot[k], w.t[k], w.o[k], base + (e - dotBase), e, span);
+                    }
+                    inDot = next;
+                    inDotOff = dotBase;
+                    next = next == w.tmpA ? w.tmpB : w.tmpA;
                 }
                 in = w.t[k];
                 inOff = base;
@@ -155,7 +186,7 @@ public final class Mlp {
                     }
                 }
             }
-            chain(w, p, i0, m, g, gOff);
+            chain(w, p, i0, m, g, gOff, null, 0);
         }
     }
 
@@ -165,6 +196,18 @@ public final class Mlp {
      */
     public void discreteGradient(Workspace w, Parameters p, int xRow, int yRow, int n, MemorySegment g, long gOff,
                                  boolean partials) {
+        discreteGradient(w, p, xRow, yRow, n, g, gOff, partials, null, 0);
+    }
+
+    /**
+     * As {@link #discreteGradient(Workspace, Parameters, int, int, int, MemorySegment, long, boolean)} with partials,
+     * and with gDot (n, d) at gdOff not null, also gDot = d DG(x_i, y_i)/dx_i . xDot_i for the forward tangents of the
+     * last {@link #forwardLayers} with an xDot (of the x rows): what {@link #chainTangent} computes, the same bits, each
+     * layer's two products in one {@link Blas#dgemmPair}.
+     */
+    public void discreteGradient(Workspace w, Parameters p, int xRow, int yRow, int n, MemorySegment g, long gOff,
+                                 boolean partials, MemorySegment gDot, long gdOff) {
+        if (gDot != null && !partials) throw new IllegalArgumentException("a tangent of DG needs its partials");
         checkPairs(w, n, Math.max(xRow, yRow) + n);
         for (int i0 = 0; i0 < n; i0 += BLOCK) {
             int m = Math.min(BLOCK, n - i0);
@@ -183,36 +226,56 @@ public final class Mlp {
                     }
                 }
             }
-            chain(w, p, i0, m, g, gOff);
+            chain(w, p, i0, m, g, gOff, gDot, gdOff);
         }
     }
 
     /** g = W_1^T S_1 ... W_L^T S_L w per row for the chain rows i0 .. i0 + m - 1, from the factors s_k in the
-     *  workspace: delta_L = w * s_L, u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1. */
-    private void chain(Workspace w, Parameters p, int i0, int m, MemorySegment g, long gOff) {
+     *  workspace: delta_L = w * s_L, u_k = delta_{k+1} W_{k+1}, delta_k = u_k * s_k, g = delta_1 W_1; with gDot not
+     *  null, also its tangent, as {@link #chainTangent}'s second half, from the forward tangents aDot_k. */
+    private void chain(Workspace w, Parameters p, int i0, int m, MemorySegment g, long gOff, MemorySegment gDot,
+                       long gdOff) {
         MemorySegment slab = p.slab();
         int top = layers - 1;
         int ht = shape.width(top);
         scaleColumns(w.delta[top], w.s[top], (long) i0 * ht, slab, layout.output(), m, ht, share.from(ht), share.to(ht));
+        if (gDot != null) {
+            // deltaDot_L = w sDot_L, sDot_k = sa_k aDot_k
+            scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], (long) i0 * ht, slab, layout.output(), m, ht,
+                    share.from(ht), share.to(ht));
+        }
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1), j0 = share.from(h), n = share.to(h) - j0;
-            long base = (long) i0 * h;
+            long base = (long) i0 * h, wk = layout.weight(k + 1) + j0;
             share.await(); // every column of delta_{k+1}
-            // u_k = delta_{k+1} W_{k+1}: (m, hn) x (hn, h), this share's columns
-            blas.dgemm(false, false, m, n, hn, 1.0, w.delta[k + 1], (long) i0 * hn, hn, slab, layout.weight(k + 1) + j0,
-                    h, 0.0, w.u[k], base + j0, h);
-            if (share.whole()) {
-                multiply(w.delta[k], w.u[k], w.s[k], base, (long) m * h);
+            // u_k = delta_{k+1} W_{k+1}: (m, hn) x (hn, h), this share's columns (and deltaDot_{k+1} W_{k+1} into tmpA)
+            if (gDot == null) {
+                blas.dgemm(false, false, m, n, hn, 1.0, w.delta[k + 1], (long) i0 * hn, hn, slab, wk, h, 0.0,
+                        w.u[k], base + j0, h);
             } else {
-                for (int r = 0; r < m; r++) multiply(w.delta[k], w.u[k], w.s[k], base + (long) r * h + j0, n);
+                blas.dgemmPair(false, m, n, hn, w.delta[k + 1], (long) i0 * hn, w.deltaDot[k + 1], (long) i0 * hn, hn,
+                        slab, wk, h, 0.0, w.u[k], base + j0, w.tmpA, base + j0, h);
+            }
+            int calls = share.whole() ? 1 : m;
+            long span = share.whole() ? (long) m * h : n;
+            for (int r = 0; r < calls; r++) {
+                long e = base + (long) r * h + (share.whole() ? 0 : j0);
+                multiply(w.delta[k], w.u[k], w.s[k], e, span);
+                // deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
+                if (gDot != null) productSum(w.deltaDot[k], w.tmpA, w.s[k], w.u[k], w.aDot[k], w.sa[k], e, span);
             }
         }
         share.await();
         if (share.leader()) {
             int d = shape.inputDim(), h0 = shape.width(0);
             // g = delta_1 W_1: (m, H_1) x (H_1, d)
-            blas.dgemm(false, false, m, d, h0, 1.0, w.delta[0], (long) i0 * h0, h0, slab, layout.weight(0), d, 0.0,
-                    g, gOff + (long) i0 * d, d);
+            if (gDot == null) {
+                blas.dgemm(false, false, m, d, h0, 1.0, w.delta[0], (long) i0 * h0, h0, slab, layout.weight(0), d, 0.0,
+                        g, gOff + (long) i0 * d, d);
+            } else {
+                blas.dgemmPair(false, m, d, h0, w.delta[0], (long) i0 * h0, w.deltaDot[0], (long) i0 * h0, h0, slab,
+                        layout.weight(0), d, 0.0, g, gOff + (long) i0 * d, gDot, gdOff + (long) i0 * d, d);
+            }
         }
     }
 
@@ -353,7 +416,7 @@ public final class Mlp {
         }
         // chain tangents, sDot_k = sa_k aDot_k: deltaDot_L = w sDot_L; deltaDot_k = (deltaDot_{k+1} W_{k+1}) s_k + u_k sDot_k
         int top = layers - 1, ht = shape.width(top);
-        scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], slab, layout.output(), n, ht, share.from(ht),
+        scaleColumnsOfProduct(w.deltaDot[top], w.aDot[top], w.sa[top], 0, slab, layout.output(), n, ht, share.from(ht),
                 share.to(ht));
         for (int k = top - 1; k >= 0; k--) {
             int h = shape.width(k), hn = shape.width(k + 1), j0 = share.from(h), cols = share.to(h) - j0;
@@ -455,13 +518,13 @@ public final class Mlp {
         for (long i = end; i < m; i++) put(out, off + i, get(x, off + i) * Tanh.sech2(get(t, tOff + i), get(o, tOff + i)));
     }
 
-    /** out[i, j] = w[j] (x[i, j] a[i, j]) for columns j0 &lt;= j &lt; j1; out, x, a: (n, h) row-major from element 0;
+    /** out[i, j] = w[j] (x[i, j] a[i, j]) for columns j0 &lt;= j &lt; j1; out, x, a: (n, h) row-major from element off;
      *  w: (h) at wOff of the slab. */
-    private static void scaleColumnsOfProduct(MemorySegment out, MemorySegment x, MemorySegment a, MemorySegment slab,
-                                              long wOff, int n, int h, int j0, int j1) {
+    private static void scaleColumnsOfProduct(MemorySegment out, MemorySegment x, MemorySegment a, long off,
+                                              MemorySegment slab, long wOff, int n, int h, int j0, int j1) {
         long end = j0 + vectorEnd(j1 - j0);
         for (long i = 0; i < n; i++) {
-            long row = i * h;
+            long row = off + i * h;
             for (long j = j0; j < end; j += L) {
                 long b = (row + j) * Double.BYTES;
                 DoubleVector xa = DoubleVector.fromMemorySegment(S, x, b, NO).mul(DoubleVector.fromMemorySegment(S, a, b, NO));

@@ -164,6 +164,55 @@ public final class RowExactBlas implements Blas {
         }
     }
 
+    /**
+     * One row of each of two products with the same B (a value and its tangent), each element the same chain as in
+     * {@link #dgemm}: whole vectors of columns in tiles of 2 rows x 5 or 4 vectors, whose loads of B serve both rows
+     * (a pass over the weights costs about what one row's does: it is bound by the cache's bandwidth); other shapes as
+     * two products.
+     */
+    @Override
+    public void dgemmPair(boolean transB, int m, int n, int k, MemorySegment a1, long a1Off, MemorySegment a2,
+                          long a2Off, int lda, MemorySegment b, long bOff, int ldb, double beta,
+                          MemorySegment c1, long c1Off, MemorySegment c2, long c2Off, int ldc) {
+        int vectors = (n - n % L) / L, fours = 4 * vectors % 5;
+        boolean tiled = m == 1 && k > 0 && (beta == 0.0 || beta == 1.0) && 4 * fours <= vectors;
+        int layer = tiled && transB ? weightLayer(b, bOff, n, k, ldb) : 0;
+        if (!tiled || layer < 0) {
+            Blas.super.dgemmPair(transB, m, n, k, a1, a1Off, a2, a2Off, lda, b, bOff, ldb, beta, c1, c1Off, c2, c2Off, ldc);
+            return;
+        }
+        checkDgemm(transB, 1, n, k, a1, a1Off, lda, b, bOff, ldb, c1, c1Off, ldc);
+        checkDgemm(transB, 1, n, k, a2, a2Off, lda, b, bOff, ldb, c2, c2Off, ldc);
+        if (transB) {
+            bOff = (bOff - weightOffsets[layer]) / k;
+            b = transposed[layer];
+            ldb = widths[layer];
+        }
+        if (beta == 0.0) {
+            c1.asSlice(c1Off * Double.BYTES, (long) n * Double.BYTES).fill((byte) 0);
+            c2.asSlice(c2Off * Double.BYTES, (long) n * Double.BYTES).fill((byte) 0);
+        }
+        int j = 0;
+        for (int t = 0; t < fours; t++, j += 4 * L) tile2x4(k, a1, a1Off, a2, a2Off, b, bOff + j, ldb, c1, c1Off + j, c2, c2Off + j);
+        for (; j + 5 * L <= vectors * L; j += 5 * L) tile2x5(k, a1, a1Off, a2, a2Off, b, bOff + j, ldb, c1, c1Off + j, c2, c2Off + j);
+        for (; j < n; j++) {
+            columnPair(k, a1, a1Off, a2, a2Off, b, bOff + j, ldb, c1, c1Off + j, c2, c2Off + j);
+        }
+    }
+
+    /** One column of each of the two rows: 2 interleaved chains. */
+    private static void columnPair(int k, MemorySegment a1, long a1i, MemorySegment a2, long a2i, MemorySegment b,
+                                   long bj, int ldb, MemorySegment c1, long c1j, MemorySegment c2, long c2j) {
+        double s = c1.getAtIndex(JAVA_DOUBLE, c1j), t = c2.getAtIndex(JAVA_DOUBLE, c2j);
+        for (int p = 0; p < k; p++) {
+            double bp = b.getAtIndex(JAVA_DOUBLE, bj + (long) p * ldb);
+            s = Math.fma(a1.getAtIndex(JAVA_DOUBLE, a1i + p), bp, s);
+            t = Math.fma(a2.getAtIndex(JAVA_DOUBLE, a2i + p), bp, t);
+        }
+        c1.setAtIndex(JAVA_DOUBLE, c1j, s);
+        c2.setAtIndex(JAVA_DOUBLE, c2j, t);
+    }
+
     // The tiles spell every vector operation out: a helper that takes or returns a vector, once not inlined into a
     // large caller, boxes it on the heap at every call.
 
@@ -390,6 +439,91 @@ public final class RowExactBlas implements Blas {
             s0 = x.fma(DoubleVector.fromMemorySegment(S, b, bp, NO), s0);
         }
         s0.intoMemorySegment(c, c0, NO);
+    }
+
+    /** 2 rows (A1, A2) x 5 vectors: 10 accumulators, each load of B shared by the two rows. */
+    private static void tile2x5(int k, MemorySegment a1, long a1i, MemorySegment a2, long a2i, MemorySegment b, long bj,
+                                 int ldb, MemorySegment c1, long c1i, MemorySegment c2, long c2i) {
+        long x0 = c1i * Double.BYTES, y0 = c2i * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c1, x0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c1, x0 + VB, NO);
+        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c1, x0 + 2 * VB, NO);
+        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c1, x0 + 3 * VB, NO);
+        DoubleVector s4 = DoubleVector.fromMemorySegment(S, c1, x0 + 4 * VB, NO);
+        DoubleVector t0 = DoubleVector.fromMemorySegment(S, c2, y0, NO);
+        DoubleVector t1 = DoubleVector.fromMemorySegment(S, c2, y0 + VB, NO);
+        DoubleVector t2 = DoubleVector.fromMemorySegment(S, c2, y0 + 2 * VB, NO);
+        DoubleVector t3 = DoubleVector.fromMemorySegment(S, c2, y0 + 3 * VB, NO);
+        DoubleVector t4 = DoubleVector.fromMemorySegment(S, c2, y0 + 4 * VB, NO);
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a1.getAtIndex(JAVA_DOUBLE, a1i + p));
+            DoubleVector y = DoubleVector.broadcast(S, a2.getAtIndex(JAVA_DOUBLE, a2i + p));
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
+            s0 = x.fma(b0, s0);
+            t0 = y.fma(b0, t0);
+            DoubleVector b1 = DoubleVector.fromMemorySegment(S, b, bp + VB, NO);
+            s1 = x.fma(b1, s1);
+            t1 = y.fma(b1, t1);
+            DoubleVector b2 = DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO);
+            s2 = x.fma(b2, s2);
+            t2 = y.fma(b2, t2);
+            DoubleVector b3 = DoubleVector.fromMemorySegment(S, b, bp + 3 * VB, NO);
+            s3 = x.fma(b3, s3);
+            t3 = y.fma(b3, t3);
+            DoubleVector b4 = DoubleVector.fromMemorySegment(S, b, bp + 4 * VB, NO);
+            s4 = x.fma(b4, s4);
+            t4 = y.fma(b4, t4);
+        }
+        s0.intoMemorySegment(c1, x0, NO);
+        s1.intoMemorySegment(c1, x0 + VB, NO);
+        s2.intoMemorySegment(c1, x0 + 2 * VB, NO);
+        s3.intoMemorySegment(c1, x0 + 3 * VB, NO);
+        s4.intoMemorySegment(c1, x0 + 4 * VB, NO);
+        t0.intoMemorySegment(c2, y0, NO);
+        t1.intoMemorySegment(c2, y0 + VB, NO);
+        t2.intoMemorySegment(c2, y0 + 2 * VB, NO);
+        t3.intoMemorySegment(c2, y0 + 3 * VB, NO);
+        t4.intoMemorySegment(c2, y0 + 4 * VB, NO);
+    }
+
+    /** 2 rows (A1, A2) x 4 vectors: 8 accumulators, each load of B shared by the two rows. */
+    private static void tile2x4(int k, MemorySegment a1, long a1i, MemorySegment a2, long a2i, MemorySegment b, long bj,
+                                 int ldb, MemorySegment c1, long c1i, MemorySegment c2, long c2i) {
+        long x0 = c1i * Double.BYTES, y0 = c2i * Double.BYTES;
+        DoubleVector s0 = DoubleVector.fromMemorySegment(S, c1, x0, NO);
+        DoubleVector s1 = DoubleVector.fromMemorySegment(S, c1, x0 + VB, NO);
+        DoubleVector s2 = DoubleVector.fromMemorySegment(S, c1, x0 + 2 * VB, NO);
+        DoubleVector s3 = DoubleVector.fromMemorySegment(S, c1, x0 + 3 * VB, NO);
+        DoubleVector t0 = DoubleVector.fromMemorySegment(S, c2, y0, NO);
+        DoubleVector t1 = DoubleVector.fromMemorySegment(S, c2, y0 + VB, NO);
+        DoubleVector t2 = DoubleVector.fromMemorySegment(S, c2, y0 + 2 * VB, NO);
+        DoubleVector t3 = DoubleVector.fromMemorySegment(S, c2, y0 + 3 * VB, NO);
+        for (int p = 0; p < k; p++) {
+            long bp = (bj + (long) p * ldb) * Double.BYTES;
+            DoubleVector x = DoubleVector.broadcast(S, a1.getAtIndex(JAVA_DOUBLE, a1i + p));
+            DoubleVector y = DoubleVector.broadcast(S, a2.getAtIndex(JAVA_DOUBLE, a2i + p));
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, b, bp, NO);
+            s0 = x.fma(b0, s0);
+            t0 = y.fma(b0, t0);
+            DoubleVector b1 = DoubleVector.fromMemorySegment(S, b, bp + VB, NO);
+            s1 = x.fma(b1, s1);
+            t1 = y.fma(b1, t1);
+            DoubleVector b2 = DoubleVector.fromMemorySegment(S, b, bp + 2 * VB, NO);
+            s2 = x.fma(b2, s2);
+            t2 = y.fma(b2, t2);
+            DoubleVector b3 = DoubleVector.fromMemorySegment(S, b, bp + 3 * VB, NO);
+            s3 = x.fma(b3, s3);
+            t3 = y.fma(b3, t3);
+        }
+        s0.intoMemorySegment(c1, x0, NO);
+        s1.intoMemorySegment(c1, x0 + VB, NO);
+        s2.intoMemorySegment(c1, x0 + 2 * VB, NO);
+        s3.intoMemorySegment(c1, x0 + 3 * VB, NO);
+        t0.intoMemorySegment(c2, y0, NO);
+        t1.intoMemorySegment(c2, y0 + VB, NO);
+        t2.intoMemorySegment(c2, y0 + 2 * VB, NO);
+        t3.intoMemorySegment(c2, y0 + 3 * VB, NO);
     }
 
     // The columns beyond the last whole vector (all of them when n < L, e.g. the d columns of grad V = delta W_1): scalar

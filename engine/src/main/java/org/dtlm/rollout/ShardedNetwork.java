@@ -91,6 +91,7 @@ final class ShardedNetwork implements AutoCloseable {
     private int otherRegion;
     private MemorySegment in;
     private MemorySegment out;
+    private MemorySegment tangent; // the forward pass's xDot, or the discrete gradient's gDot; null for none
     private boolean partials;
 
     /**
@@ -131,25 +132,32 @@ final class ShardedNetwork implements AutoCloseable {
         }
     }
 
-    /** Forward pass of x (B, d) into the forward rows of {@code region} (V when {@link #value} asks for it). */
-    void forward(int region, MemorySegment x) {
+    /**
+     * Forward pass of x (B, d) into the forward rows of {@code region} (V when {@link #value} asks for it); with xDot
+     * (B, d) not null, also its forward tangents along xDot, for a {@link #discreteGradient} with a gDot.
+     */
+    void forward(int region, MemorySegment x, MemorySegment xDot) {
         valueKnown[region] = false;
-        dispatch(Op.FORWARD, region, 0, x, null, false);
+        dispatch(Op.FORWARD, region, 0, x, null, xDot, false);
     }
 
-    /** g (B, d) = DG(x_b, y_b) for x in {@code xRegion}, y in {@code yRegion}; with partials for {@link #tangent}. */
-    void discreteGradient(int xRegion, int yRegion, MemorySegment g, boolean partials) {
-        dispatch(Op.DISCRETE_GRADIENT, xRegion, yRegion, null, g, partials);
+    /**
+     * g (B, d) = DG(x_b, y_b) for x in {@code xRegion}, y in {@code yRegion}; with partials for {@link #tangent}; with
+     * gDot (B, d) not null (and partials), also gDot = d DG(x, y)/dx . xDot for the xDot of the last forward pass of
+     * xRegion, the same bits as {@link #tangent} of xDot, in the same passes.
+     */
+    void discreteGradient(int xRegion, int yRegion, MemorySegment g, boolean partials, MemorySegment gDot) {
+        dispatch(Op.DISCRETE_GRADIENT, xRegion, yRegion, null, g, gDot, partials);
     }
 
     /** g (B, d) = grad V at the points of {@code region}. */
     void gradient(int region, MemorySegment g) {
-        dispatch(Op.GRADIENT, region, 0, null, g, false);
+        dispatch(Op.GRADIENT, region, 0, null, g, null, false);
     }
 
     /** out (B, d) = d DG(x, y)/dx . v (B, d) for the pairs of the last discreteGradient with partials (x in xRegion). */
     void tangent(int xRegion, MemorySegment v, MemorySegment out) {
-        dispatch(Op.TANGENT, xRegion, 0, v, out, false);
+        dispatch(Op.TANGENT, xRegion, 0, v, out, null, false);
     }
 
     /**
@@ -175,12 +183,14 @@ final class ShardedNetwork implements AutoCloseable {
         return s;
     }
 
-    private void dispatch(Op op, int region, int otherRegion, MemorySegment in, MemorySegment out, boolean partials) {
+    private void dispatch(Op op, int region, int otherRegion, MemorySegment in, MemorySegment out, MemorySegment tangent,
+                          boolean partials) {
         this.op = op;
         this.region = region;
         this.otherRegion = otherRegion;
         this.in = in;
         this.out = out;
+        this.tangent = tangent;
         this.partials = partials;
         if (workers.length == 0) {
             execute(0);
@@ -278,8 +288,9 @@ final class ShardedNetwork implements AutoCloseable {
         int rows = count[s];
         long offset = (long) first[s] * d;
         switch (op) {
-            case FORWARD -> mlp.forwardLayers(w, params, in, offset, region * rows, rows);
-            case DISCRETE_GRADIENT -> mlp.discreteGradient(w, params, region * rows, otherRegion * rows, rows, out, offset, partials);
+            case FORWARD -> mlp.forwardLayers(w, params, in, offset, region * rows, rows, tangent, offset);
+            case DISCRETE_GRADIENT -> mlp.discreteGradient(w, params, region * rows, otherRegion * rows, rows, out, offset,
+                    partials, tangent, offset);
             case GRADIENT -> mlp.gradient(w, params, region * rows, rows, out, offset, false);
             case TANGENT -> mlp.chainTangent(w, params, region * rows, rows, in, offset, out, offset);
         }

@@ -90,6 +90,11 @@ public final class Stepper implements AutoCloseable {
     private MemorySegment velocityNext;
     private final MemorySegment gradient;
     private final MemorySegment tangent;
+    // d = 1: the Jacobian-vector products of Eq. (1) are v times T = dDG(x, q^n)/dx . 1 (see EquationOne); unit is
+    // (B) ones, T (B); with few trajectories T comes with every residual, in its passes (fusedTangent)
+    private final MemorySegment unit;
+    private final MemorySegment unitTangent;
+    private final boolean fusedTangent;
 
     // Proposed only.
     private final NewtonKrylovSolver solver;
@@ -148,6 +153,10 @@ public final class Stepper implements AutoCloseable {
         velocityNext = allocate();
         gradient = allocate();
         tangent = allocate();
+        unit = allocate();
+        for (int b = 0; b < trajectories * d; b++) unit.setAtIndex(JAVA_DOUBLE, b, 1.0);
+        unitTangent = allocate();
+        fusedTangent = d == 1 && trajectories < 2 * ShardedNetwork.MIN_SHARD_ROWS;
         qOut = new double[trajectories * d];
         vOut = new double[trajectories * d];
         pOut = new double[trajectories * d];
@@ -335,9 +344,9 @@ public final class Stepper implements AutoCloseable {
     private void startProposed() {
         currentRegion = 0;
         nextRegion = 1;
-        network.forward(currentRegion, qCurrent);
-        network.forward(nextRegion, qNext);
-        network.discreteGradient(nextRegion, currentRegion, gNext, false);
+        network.forward(currentRegion, qCurrent, null);
+        network.forward(nextRegion, qNext, null);
+        network.discreteGradient(nextRegion, currentRegion, gNext, false, null);
         knownDiscreteGradients = 1;
         proposedOutputs(0);
     }
@@ -475,7 +484,11 @@ public final class Stepper implements AutoCloseable {
     /**
      * Eq. (1) for x = q^{n+1}, M⁻¹-premultiplied and times Δt² (SPEC §3; Newton's iterates do not change):
      * F(x) = x − 2q^n + q^{n−1} + (Δt²/2) M⁻¹ [DG(x, q^n) + DG(q^n, q^{n−1})],
-     * J v = v + (Δt²/2) M⁻¹ ∂DG(x, q^n)/∂x v (forward mode, {@link Mlp#chainTangent}).
+     * J v = v + (Δt²/2) M⁻¹ ∂DG(x, q^n)/∂x v (forward mode, {@link Mlp#chainTangent}), at the last x evaluated (the
+     * solver's iterate). At d = 1 the product is v times T = ∂DG(x, q^n)/∂x · 1, the tangent of the unit direction,
+     * for every B: with fewer than two shards of trajectories T is computed with every residual, in the same passes
+     * over the weights (two rows a pass, {@link ShardedNetwork#discreteGradient} with a gDot), else when a product
+     * asks for it; the bits are the same either way.
      * Every evaluation runs on all rows, so that each row's arithmetic is that of its trajectory alone.
      */
     private final class EquationOne implements NonlinearSystem {
@@ -491,8 +504,8 @@ public final class Stepper implements AutoCloseable {
 
         @Override
         public void residual(MemorySegment f, MemorySegment x, boolean[] active) {
-            network.forward(nextRegion, x);
-            network.discreteGradient(nextRegion, currentRegion, gNext, true);
+            network.forward(nextRegion, x, fusedTangent ? unit : null);
+            network.discreteGradient(nextRegion, currentRegion, gNext, true, fusedTangent ? unitTangent : null);
             double c = 0.5 * dt * dt;
             for (int b = 0; b < trajectories; b++) {
                 double norm2 = 0;
@@ -516,7 +529,12 @@ public final class Stepper implements AutoCloseable {
 
         @Override
         public void jacobianTimes(MemorySegment jv, MemorySegment x, MemorySegment v, boolean[] active) {
-            network.tangent(nextRegion, v, tangent);
+            if (d > 1) {
+                network.tangent(nextRegion, v, tangent);
+            } else {
+                if (!fusedTangent) network.tangent(nextRegion, unit, unitTangent);
+                for (int b = 0; b < trajectories; b++) set(tangent, b, 0, v.getAtIndex(JAVA_DOUBLE, b) * get(unitTangent, b, 0));
+            }
             double c = 0.5 * dt * dt;
             for (int b = 0; b < trajectories; b++) {
                 for (int i = 0; i < d; i++) {
@@ -555,7 +573,7 @@ public final class Stepper implements AutoCloseable {
         qPrevious = qCurrent;
         qCurrent = qNext;
         qNext = oldest;
-        network.forward(0, qCurrent);
+        network.forward(0, qCurrent, null);
         network.gradient(0, gradient);
         double h2 = dt * dt;
         for (int b = 0; b < trajectories; b++) {
@@ -599,7 +617,7 @@ public final class Stepper implements AutoCloseable {
         velocityNext = swap;
         checkFinite(qCurrent, next);
         checkFinite(velocity, next);
-        network.forward(0, qCurrent);
+        network.forward(0, qCurrent, null);
         explicitOutputs(next);
     }
 

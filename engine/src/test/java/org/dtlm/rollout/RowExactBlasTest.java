@@ -105,6 +105,65 @@ class RowExactBlasTest {
     }
 
     @Test
+    void aPairOfProductsIsTheTwoProducts() {
+        for (int d : new int[]{1, 4}) {
+            ParameterLayout layout = new ParameterLayout(MlpShape.of(d, 200, 200), 0);
+            Parameters p = Parameters.allocate(layout, arena);
+            Init.orthogonal(p, 7);
+            RowExactBlas blas = new RowExactBlas(new JavaBlas(), p, arena);
+            int w0 = (int) layout.weight(0), w1 = (int) layout.weight(1);
+            // (transB, n, k, B offset, ldb): forward layers 1 and 2, their column shares, the chain, its d columns
+            int[][] shapes = {{1, 200, d, w0, d}, {1, 200, 200, w1, 200}, {1, 104, 200, w1 + 96 * 200, 200},
+                    {0, 200, 200, w1, 200}, {0, 96, 200, w1, 200}, {0, d, 200, w0, d}};
+            for (int[] q : shapes) {
+                boolean transB = q[0] == 1;
+                int n = q[1], k = q[2];
+                for (int m : new int[]{1, 3}) {
+                    for (double beta : new double[]{0.0, 1.0}) {
+                        MemorySegment a1 = random((long) m * k), a2 = random((long) m * k);
+                        MemorySegment c1 = random((long) m * n), c2 = random((long) m * n);
+                        MemorySegment want1 = copy(c1, arena), want2 = copy(c2, arena);
+                        blas.dgemm(false, transB, m, n, k, 1.0, a1, 0, k, p.slab(), q[3], q[4], beta, want1, 0, n);
+                        blas.dgemm(false, transB, m, n, k, 1.0, a2, 0, k, p.slab(), q[3], q[4], beta, want2, 0, n);
+                        blas.dgemmPair(transB, m, n, k, a1, 0, a2, 0, k, p.slab(), q[3], q[4], beta, c1, 0, c2, 0, n);
+                        String what = "d = " + d + ", transB " + transB + ", n = " + n + ", k = " + k + ", m = " + m
+                                + ", beta " + beta;
+                        assertBitEqual(want1, c1, (long) m * n, what + ": C1");
+                        assertBitEqual(want2, c2, (long) m * n, what + ": C2");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theTangentComputedInTheResidualsPassesIsTheTangentPass() {
+        for (int d : new int[]{1, 4}) {
+            ParameterLayout layout = new ParameterLayout(MlpShape.of(d, 200, 200), 0);
+            Parameters p = Parameters.allocate(layout, arena);
+            Init.orthogonal(p, 8);
+            org.dtlm.nn.Mlp mlp = new org.dtlm.nn.Mlp(layout, new RowExactBlas(new JavaBlas(), p, arena));
+            for (int n : new int[]{1, 3}) {
+                MemorySegment y = random((long) n * d), x = random((long) n * d), xDot = random((long) n * d);
+                MemorySegment g = arena.allocate(JAVA_DOUBLE, (long) n * d), gDot = arena.allocate(JAVA_DOUBLE, (long) n * d);
+                MemorySegment g2 = arena.allocate(JAVA_DOUBLE, (long) n * d), gDot2 = arena.allocate(JAVA_DOUBLE, (long) n * d);
+                try (org.dtlm.nn.Workspace w = new org.dtlm.nn.Workspace(layout.shape(), 2 * n, n)) {
+                    // apart: forward of y (rows 0..n-1) and x (rows n..2n-1), DG with partials, then the tangent pass
+                    mlp.forwardLayers(w, p, y, 0, 0, n);
+                    mlp.forwardLayers(w, p, x, 0, n, n);
+                    mlp.discreteGradient(w, p, n, 0, n, g, 0, true);
+                    mlp.chainTangent(w, p, n, n, xDot, 0, gDot, 0);
+                    // together: the forward of x with its tangent, then DG with gDot
+                    mlp.forwardLayers(w, p, x, 0, n, n, xDot, 0);
+                    mlp.discreteGradient(w, p, n, 0, n, g2, 0, true, gDot2, 0);
+                }
+                assertBitEqual(g, g2, (long) n * d, "d = " + d + ", n = " + n + ": DG");
+                assertBitEqual(gDot, gDot2, (long) n * d, "d = " + d + ", n = " + n + ": its tangent");
+            }
+        }
+    }
+
+    @Test
     void aRowHasTheSameBitsAloneAsInABatch() {
         Parameters p = Parameters.allocate(new ParameterLayout(MlpShape.of(3, 200, 200), 0), arena);
         Init.orthogonal(p, 5);

@@ -365,20 +365,40 @@ class StepperTest {
     }
 
     @Test
+    void atDimensionOneTheJacobianProductsComputedInTheResidualsPassesAreThoseComputedApart() {
+        // d = 1: J v = v T, T the tangent of the unit direction; with fewer than 64 trajectories T comes out of every
+        // residual's own passes (two rows a product), with more out of a tangent pass when GMRES asks: the same bits
+        int trajectories = 70, points = 30;
+        double[] starts = TestModels.bowlStarts(trajectories, 1, 12);
+        try (Model model = TestModels.bowl(1, 6)) {
+            StepperOptions options = StepperOptions.of(TestModels.BOWL_DT);
+            RolloutResult batch = Rollouts.run(model, Scheme.PROPOSED, starts, points, options);
+            for (int b = 0; b < 3; b++) {
+                RolloutResult one = Rollouts.run(model, Scheme.PROPOSED, TestModels.one(starts, b, 1), points, options);
+                assertBitEqual(one, 0, batch, b, "trajectory " + b + " alone (fused) vs in 70 (apart)");
+                assertEquals(one.statistics().krylovIterations(0), batch.statistics().krylovIterations(b));
+            }
+        }
+    }
+
+    @Test
     void theBitsDoNotDependOnTheThreadsSharingTheColumns() {
         // 3 rows: one thread alone, or 2 or 3 threads each computing its columns of every layer (200 = 96 + 104,
         // = 64 + 64 + 72) in one workspace, with barriers between the layers; over 120 points (more than 600 passes)
         // the network also runs windows of passes on the caller alone, whichever is timed faster
-        int d = 4, trajectories = 3, points = 120;
-        double[] starts = TestModels.bowlStarts(trajectories, d, 9);
-        try (Model model = TestModels.bowl(d, 4)) {
-            for (Scheme scheme : Scheme.values()) {
-                StepperOptions options = StepperOptions.of(TestModels.BOWL_DT);
-                RolloutResult alone = Rollouts.run(model, scheme, starts, points, options.withThreads(1));
-                for (int threads = 2; threads <= 3; threads++) {
-                    RolloutResult shared = Rollouts.run(model, scheme, starts, points, options.withThreads(threads));
-                    for (int b = 0; b < trajectories; b++) {
-                        assertBitEqual(alone, b, shared, b, scheme.id() + " trajectory " + b + ", 1 vs " + threads + " threads");
+        int trajectories = 3, points = 120;
+        for (int d : new int[]{1, 4}) {
+            double[] starts = TestModels.bowlStarts(trajectories, d, 9);
+            try (Model model = TestModels.bowl(d, 4)) {
+                for (Scheme scheme : Scheme.values()) {
+                    StepperOptions options = StepperOptions.of(TestModels.BOWL_DT);
+                    RolloutResult alone = Rollouts.run(model, scheme, starts, points, options.withThreads(1));
+                    for (int threads = 2; threads <= 3; threads++) {
+                        RolloutResult shared = Rollouts.run(model, scheme, starts, points, options.withThreads(threads));
+                        for (int b = 0; b < trajectories; b++) {
+                            assertBitEqual(alone, b, shared, b,
+                                    "d = " + d + ", " + scheme.id() + " trajectory " + b + ", 1 vs " + threads + " threads");
+                        }
                     }
                 }
             }

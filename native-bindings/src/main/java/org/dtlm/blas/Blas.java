@@ -26,6 +26,18 @@ public interface Blas {
                double beta, MemorySegment c, long cOff, int ldc);
 
     /**
+     * Two products with one B: C1 = A1 op(B) + beta C1 and C2 = A2 op(B) + beta C2, with A1, A2 m x k (leading
+     * dimension lda) and C1, C2 m x n (ldc): a value and its tangent through one layer. The same as the two dgemm
+     * calls it defaults to; an implementation may share the reads of B between them.
+     */
+    default void dgemmPair(boolean transB, int m, int n, int k, MemorySegment a1, long a1Off, MemorySegment a2,
+                           long a2Off, int lda, MemorySegment b, long bOff, int ldb, double beta,
+                           MemorySegment c1, long c1Off, MemorySegment c2, long c2Off, int ldc) {
+        dgemm(false, transB, m, n, k, 1.0, a1, a1Off, lda, b, bOff, ldb, beta, c1, c1Off, ldc);
+        dgemm(false, transB, m, n, k, 1.0, a2, a2Off, lda, b, bOff, ldb, beta, c2, c2Off, ldc);
+    }
+
+    /**
      * y = alpha op(A) x + beta y; A is m x n as stored, x has n elements (m when transposed), y has m (n when
      * transposed). When op(A) has no columns, y is still scaled by beta (reference BLAS would return untouched).
      */
