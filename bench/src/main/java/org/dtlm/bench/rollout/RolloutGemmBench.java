@@ -28,7 +28,8 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 /**
  * The two big products of a rollout step on its shapes, rows x 200 x 200 (calls per second; GFLOP/s = score x 2 rows
  * 200^2 / 1e9): {@code forward} = h W^T (a forward pass, and the tangent of chainTangent), {@code chain} = delta W (the
- * backward chain), by OpenBLAS's dgemm ({@code impl = openblas}, its {@code threads}) and by the rollouts' own
+ * backward chain), and {@code forwardPair}, {@code chainPair}: the same with a second A (a value and its tangent,
+ * {@link Blas#dgemmPair}; OpenBLAS: two dgemm calls), by OpenBLAS's dgemm ({@code impl = openblas}, its {@code threads}) and by the rollouts' own
  * {@link RowExactBlas} ({@code impl = rowexact}, one thread: a rollout runs one such product per shard thread).
  */
 @State(Scope.Thread)
@@ -52,6 +53,8 @@ public class RolloutGemmBench {
     private Blas blas;
     private MemorySegment a;
     private MemorySegment c;
+    private MemorySegment a2;
+    private MemorySegment c2;
     private long weight;
 
     @Setup
@@ -65,11 +68,16 @@ public class RolloutGemmBench {
         blas = impl.equals("openblas") ? openBlas : new RowExactBlas(openBlas, parameters, arena);
         a = arena.allocate(JAVA_DOUBLE, (long) rows * H);
         c = arena.allocate(JAVA_DOUBLE, (long) rows * H);
+        a2 = arena.allocate(JAVA_DOUBLE, (long) rows * H);
+        c2 = arena.allocate(JAVA_DOUBLE, (long) rows * H);
         var rng = Init.random(3);
         for (long i = 0; i < (long) rows * H; i++) a.setAtIndex(JAVA_DOUBLE, i, rng.nextGaussian());
+        for (long i = 0; i < (long) rows * H; i++) a2.setAtIndex(JAVA_DOUBLE, i, rng.nextGaussian());
         for (int i = 0; i < 200; i++) {
             forward();
             chain();
+            forwardPair();
+            chainPair();
         }
     }
 
@@ -83,6 +91,18 @@ public class RolloutGemmBench {
     public MemorySegment chain() {
         blas.dgemm(false, false, rows, H, H, 1.0, a, 0, H, parameters.slab(), weight, H, 0.0, c, 0, H);
         return c;
+    }
+
+    @Benchmark
+    public MemorySegment forwardPair() {
+        blas.dgemmPair(true, rows, H, H, a, 0, a2, 0, H, parameters.slab(), weight, H, 0.0, c, 0, c2, 0, H);
+        return c2;
+    }
+
+    @Benchmark
+    public MemorySegment chainPair() {
+        blas.dgemmPair(false, rows, H, H, a, 0, a2, 0, H, parameters.slab(), weight, H, 0.0, c, 0, c2, 0, H);
+        return c2;
     }
 
     @TearDown
