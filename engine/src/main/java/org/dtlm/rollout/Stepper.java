@@ -91,10 +91,13 @@ public final class Stepper implements AutoCloseable {
     private final MemorySegment gradient;
     private final MemorySegment tangent;
     // d = 1: the Jacobian-vector products of Eq. (1) are v times T = dDG(x, q^n)/dx . 1 (see EquationOne); unit is
-    // (B) ones, T (B); with few trajectories T comes with every residual, in its passes (fusedTangent)
+    // (B) ones, T (B); with few trajectories T comes with every residual where the solver may ask for a product, in
+    // its passes (fusedTangent)
     private final MemorySegment unit;
     private final MemorySegment unitTangent;
     private final boolean fusedTangent;
+    /** Whether T at the solver's iterate came with its residual (fusedTangent, unless no product was expected there). */
+    private boolean tangentKnown;
 
     // Proposed only.
     private final NewtonKrylovSolver solver;
@@ -486,9 +489,10 @@ public final class Stepper implements AutoCloseable {
      * F(x) = x − 2q^n + q^{n−1} + (Δt²/2) M⁻¹ [DG(x, q^n) + DG(q^n, q^{n−1})],
      * J v = v + (Δt²/2) M⁻¹ ∂DG(x, q^n)/∂x v (forward mode, {@link Mlp#chainTangent}), at the last x evaluated (the
      * solver's iterate). At d = 1 the product is v times T = ∂DG(x, q^n)/∂x · 1, the tangent of the unit direction,
-     * for every B: with fewer than two shards of trajectories T is computed with every residual, in the same passes
-     * over the weights (two rows a pass, {@link ShardedNetwork#discreteGradient} with a gDot), else when a product
-     * asks for it; the bits are the same either way.
+     * for every B: with fewer than two shards of trajectories T is computed with every residual that the solver does
+     * not expect to be its last, in the same passes over the weights (two rows a pass,
+     * {@link ShardedNetwork#discreteGradient} with a gDot), else when a product asks for it; the bits are the same
+     * either way.
      * Every evaluation runs on all rows, so that each row's arithmetic is that of its trajectory alone.
      */
     private final class EquationOne implements NonlinearSystem {
@@ -504,8 +508,14 @@ public final class Stepper implements AutoCloseable {
 
         @Override
         public void residual(MemorySegment f, MemorySegment x, boolean[] active) {
-            network.forward(nextRegion, x, fusedTangent ? unit : null);
-            network.discreteGradient(nextRegion, currentRegion, gNext, true, fusedTangent ? unitTangent : null);
+            residual(f, x, active, null);
+        }
+
+        @Override
+        public void residual(MemorySegment f, MemorySegment x, boolean[] active, boolean[] expectedLast) {
+            tangentKnown = fusedTangent && !allExpectedLast(active, expectedLast);
+            network.forward(nextRegion, x, tangentKnown ? unit : null);
+            network.discreteGradient(nextRegion, currentRegion, gNext, true, tangentKnown ? unitTangent : null);
             double c = 0.5 * dt * dt;
             for (int b = 0; b < trajectories; b++) {
                 double norm2 = 0;
@@ -532,7 +542,7 @@ public final class Stepper implements AutoCloseable {
             if (d > 1) {
                 network.tangent(nextRegion, v, tangent);
             } else {
-                if (!fusedTangent) network.tangent(nextRegion, unit, unitTangent);
+                if (!tangentKnown) network.tangent(nextRegion, unit, unitTangent);
                 for (int b = 0; b < trajectories; b++) set(tangent, b, 0, v.getAtIndex(JAVA_DOUBLE, b) * get(unitTangent, b, 0));
             }
             double c = 0.5 * dt * dt;
@@ -548,6 +558,15 @@ public final class Stepper implements AutoCloseable {
         @Override
         public double residualScale(int block) {
             return scale[block];
+        }
+
+        /** Whether the solver expects no product at this point for any active block (the passes then skip T). */
+        private static boolean allExpectedLast(boolean[] active, boolean[] expectedLast) {
+            if (expectedLast == null) return false;
+            for (int b = 0; b < active.length; b++) {
+                if (active[b] && !expectedLast[b]) return false;
+            }
+            return true;
         }
     }
 

@@ -67,6 +67,8 @@ public final class NewtonKrylovSolver {
     private final boolean[] running;
     private final boolean[] searching;
     private final boolean[] smallStep;
+    /** The blocks whose next residual evaluation is expected to be their last (see {@link NonlinearSystem#residual}). */
+    private final boolean[] expectedLast;
     private final boolean[] fdActive;
     private final int[] iteration;
     private final int[] backtracksThisStep;
@@ -74,6 +76,7 @@ public final class NewtonKrylovSolver {
     private final double[] previousResidualNorm;
     private final double[] eta;
     private final double[] linearTolerance;
+    private final double[] residualTolerance;
     private final double[] iterateNorm;
     private final double[] lambda;
     private final double[] decrease;
@@ -131,6 +134,7 @@ public final class NewtonKrylovSolver {
         running = new boolean[blocks];
         searching = new boolean[blocks];
         smallStep = new boolean[blocks];
+        expectedLast = new boolean[blocks];
         fdActive = new boolean[blocks];
         iteration = new int[blocks];
         backtracksThisStep = new int[blocks];
@@ -138,6 +142,7 @@ public final class NewtonKrylovSolver {
         previousResidualNorm = new double[blocks];
         eta = new double[blocks];
         linearTolerance = new double[blocks];
+        residualTolerance = new double[blocks];
         iterateNorm = new double[blocks];
         lambda = new double[blocks];
         decrease = new double[blocks];
@@ -229,6 +234,7 @@ public final class NewtonKrylovSolver {
                 finish(b, SolveStatus.NON_FINITE);
             }
         }
+        Arrays.fill(expectedLast, false);
         evaluateResidual(running);
         for (int b = 0; b < blocks; b++) {
             if (running[b]) {
@@ -240,6 +246,7 @@ public final class NewtonKrylovSolver {
             gmres.solve(krylovSolution, rhs, linearTolerance, options.maxKrylovIterations(), jacobian, running);
             startLineSearches();
             while (BlockVectors.any(searching)) {
+                for (int b = 0; b < blocks; b++) expectedLast[b] = searching[b] && expectLast(b);
                 evaluateResidual(searching);
                 for (int b = 0; b < blocks; b++) {
                     if (searching[b]) {
@@ -282,6 +289,7 @@ public final class NewtonKrylovSolver {
                 throw new IllegalStateException("system.residualScale(" + b + ") must be finite and >= 0, got " + scale);
             }
             double tolerance = Math.max(options.ftolAbs(), options.ftolRel() * scale);
+            residualTolerance[b] = tolerance;
             if (norm <= tolerance) {
                 finish(b, SolveStatus.CONVERGED);
                 continue;
@@ -359,6 +367,22 @@ public final class NewtonKrylovSolver {
             }
             searching[b] = true;
         }
+    }
+
+    /**
+     * Whether block b's trial point is expected to end its solve: a full step that passes the step test ends it
+     * ({@link #judgeTrial}, unless F is not finite there), and from the second Newton iteration on a full step whose
+     * predicted residual passes the residual test: quadratic convergence with the constant of the last step,
+     * ‖F_{k+1}‖ ≈ ‖F_k‖³/‖F_{k−1}‖², on top of the linear model's residual ‖F_k + J δ_k‖ left by GMRES. A hint for the
+     * system only ({@link NonlinearSystem#residual}): a wrong guess costs it time, and nothing here depends on it.
+     */
+    private boolean expectLast(int b) {
+        if (lambda[b] != 1.0) return false;
+        if (smallStep[b]) return true;
+        if (iteration[b] < 2) return false;
+        double rate = residualNorm[b] / previousResidualNorm[b];
+        double predicted = gmres.residualNorm(b) + residualNorm[b] * rate * rate;
+        return predicted <= residualTolerance[b];
     }
 
     /**
@@ -444,7 +468,7 @@ public final class NewtonKrylovSolver {
         if (!BlockVectors.any(mask)) {
             return;
         }
-        system.residual(evalResidual, evalPoint, mask);
+        system.residual(evalResidual, evalPoint, mask, expectedLast);
         stats.countResidualCall();
         for (int b = 0; b < blocks; b++) {
             if (mask[b]) {

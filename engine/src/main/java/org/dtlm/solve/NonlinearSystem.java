@@ -34,6 +34,20 @@ public interface NonlinearSystem {
     void residual(MemorySegment f, MemorySegment x, boolean[] active);
 
     /**
+     * {@link #residual(MemorySegment, MemorySegment, boolean[])} with a hint: for a block with expectedLast[b] the
+     * solver expects to ask no Jacobian-vector product at this point (it passed the step test, or Newton's quadratic
+     * convergence predicts that F there passes the residual test), so a system that prepares its products while it
+     * evaluates F may skip that for such blocks. It is a prediction: the solver may still ask, and the system must
+     * then answer as {@link #jacobianTimes} says. f must be what the three-argument call gives. The default ignores
+     * the hint.
+     *
+     * @param expectedLast (B) not modified
+     */
+    default void residual(MemorySegment f, MemorySegment x, boolean[] active, boolean[] expectedLast) {
+        residual(f, x, active);
+    }
+
+    /**
      * jv[b] = J_b(x[b]) v[b], the exact Jacobian-vector product, for every b with active[b]; used with
      * {@link NewtonKrylovOptions.JacobianProduct#EXACT}.
      *

@@ -7,7 +7,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * Wraps a system and fails (AssertionError) when the solver breaks the {@link NonlinearSystem} contract: a
  * Jacobian-vector product requested at a point other than the block's last residual evaluation, a residual scale asked
- * for a block that was never evaluated, or a callback whose mask selects no block.
+ * for a block that was never evaluated, or a callback whose mask selects no block. It also counts the evaluations the
+ * solver expected to be last ({@link NonlinearSystem#residual}'s hint) and the products asked at such points anyway.
  */
 final class ContractCheckingSystem implements NonlinearSystem {
 
@@ -15,12 +16,16 @@ final class ContractCheckingSystem implements NonlinearSystem {
     private final int n;
     private final double[] lastX;      // (B, n)
     private final boolean[] evaluated; // (B)
+    private final boolean[] expected;  // (B): the block's last evaluation was expected to be its last
+    private int expectedLast;
+    private int productsAtExpectedLast;
 
     ContractCheckingSystem(NonlinearSystem inner) {
         this.inner = inner;
         n = inner.blockSize();
         lastX = new double[inner.blocks() * n];
         evaluated = new boolean[inner.blocks()];
+        expected = new boolean[inner.blocks()];
     }
 
     @Override
@@ -35,14 +40,36 @@ final class ContractCheckingSystem implements NonlinearSystem {
 
     @Override
     public void residual(MemorySegment f, MemorySegment x, boolean[] active) {
+        record(x, active, null);
+        inner.residual(f, x, active);
+    }
+
+    @Override
+    public void residual(MemorySegment f, MemorySegment x, boolean[] active, boolean[] expectedLast) {
+        record(x, active, expectedLast);
+        inner.residual(f, x, active, expectedLast);
+    }
+
+    private void record(MemorySegment x, boolean[] active, boolean[] expectedLast) {
         requireSomeActive(active);
         for (int b = 0; b < active.length; b++) {
             if (active[b]) {
                 MemorySegment.copy(x, JAVA_DOUBLE, (long) b * n * Double.BYTES, lastX, b * n, n);
                 evaluated[b] = true;
+                expected[b] = expectedLast != null && expectedLast[b];
+                if (expected[b]) this.expectedLast++;
             }
         }
-        inner.residual(f, x, active);
+    }
+
+    /** Evaluations the solver expected to be the block's last. */
+    int expectedLast() {
+        return expectedLast;
+    }
+
+    /** Jacobian-vector products asked (per block) at a point expected to be the block's last. */
+    int productsAtExpectedLast() {
+        return productsAtExpectedLast;
     }
 
     @Override
@@ -52,6 +79,7 @@ final class ContractCheckingSystem implements NonlinearSystem {
             if (!active[b]) {
                 continue;
             }
+            if (expected[b]) productsAtExpectedLast++;
             for (int i = 0; i < n; i++) {
                 double xi = x.getAtIndex(JAVA_DOUBLE, (long) b * n + i);
                 if (Double.doubleToRawLongBits(xi) != Double.doubleToRawLongBits(lastX[b * n + i])) {

@@ -137,6 +137,25 @@ class NewtonKrylovSolverTest {
     }
 
     @Test
+    void theSolverExpectsTheLastPointOfAConvergingSolve() {
+        // Default options: Bratu ends by the residual test, which the quadratic rate predicts at the last point; with
+        // no residual test (ftol 0) it ends by the step test. Either way the end point, and no other, is expected to
+        // be last, and no product is asked there.
+        NewtonKrylovOptions defaults = NewtonKrylovOptions.DEFAULTS.withKrylov(BRATU_N, 1000);
+        for (NewtonKrylovOptions options : List.of(defaults, defaults.withTolerances(defaults.xtol(), 0, 0))) {
+            PerBlockSystem system = new PerBlockSystem(BRATU_N, TestProblems.bratu(BRATU_N, BRATU_LAMBDA));
+            ContractCheckingSystem checked = new ContractCheckingSystem(system);
+            double[] u = new double[BRATU_N];
+            SolverStats stats = solve(checked, options, u);
+            assertEquals(SolveStatus.CONVERGED, stats.status(0), stats.toString());
+            assertEquals(1, checked.expectedLast(), stats.toString());
+            assertEquals(0, checked.productsAtExpectedLast(), stats.toString());
+            double err = DenseLinearAlgebra.relativeMaxError(u, TestProblems.bratuReference(BRATU_N, BRATU_LAMBDA));
+            assertTrue(err < BRATU_REFERENCE_TOL, "error " + err);
+        }
+    }
+
+    @Test
     void bratuWithDefaultOptionsConverges() {
         PerBlockSystem system = new PerBlockSystem(BRATU_N, TestProblems.bratu(BRATU_N, BRATU_LAMBDA));
         double[] u = new double[BRATU_N];
