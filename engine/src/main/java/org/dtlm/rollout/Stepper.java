@@ -96,7 +96,7 @@ public final class Stepper implements AutoCloseable {
     private final MemorySegment unit;
     private final MemorySegment unitTangent;
     private final boolean fusedTangent;
-    /** Whether T at the solver's iterate came with its residual (fusedTangent, unless no product was expected there). */
+    /** Whether T at the solver's iterate came with its residual (fusedTangent, unless no product was expected). */
     private boolean tangentKnown;
 
     // Proposed only.

@@ -67,7 +67,7 @@ public final class NewtonKrylovSolver {
     private final boolean[] running;
     private final boolean[] searching;
     private final boolean[] smallStep;
-    /** The blocks whose next residual evaluation is expected to be their last (see {@link NonlinearSystem#residual}). */
+    /** The blocks whose next evaluation is expected to be their last (see {@link NonlinearSystem#residual}). */
     private final boolean[] expectedLast;
     private final boolean[] fdActive;
     private final int[] iteration;

@@ -17,7 +17,7 @@ final class ContractCheckingSystem implements NonlinearSystem {
     private final double[] lastX;      // (B, n)
     private final boolean[] evaluated; // (B)
     private final boolean[] expected;  // (B): the block's last evaluation was expected to be its last
-    private int expectedLast;
+    private int expectedLastCount;
     private int productsAtExpectedLast;
 
     ContractCheckingSystem(NonlinearSystem inner) {
@@ -57,14 +57,14 @@ final class ContractCheckingSystem implements NonlinearSystem {
                 MemorySegment.copy(x, JAVA_DOUBLE, (long) b * n * Double.BYTES, lastX, b * n, n);
                 evaluated[b] = true;
                 expected[b] = expectedLast != null && expectedLast[b];
-                if (expected[b]) this.expectedLast++;
+                if (expected[b]) expectedLastCount++;
             }
         }
     }
 
     /** Evaluations the solver expected to be the block's last. */
     int expectedLast() {
-        return expectedLast;
+        return expectedLastCount;
     }
 
     /** Jacobian-vector products asked (per block) at a point expected to be the block's last. */

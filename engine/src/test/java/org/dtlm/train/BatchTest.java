@@ -15,7 +15,7 @@ class BatchTest {
         int capacity = 5000;
         long[] scratch = new long[capacity];
         int[] counts = new int[1 << Batch.RADIX_BITS];
-        // bounds: one digit, several digits, keys up to 2^62; counts from 1 to the capacity; duplicates in the small ones
+        // bounds: one digit, several digits, up to 2^62; counts from 1 to the capacity; duplicates in the small bounds
         long[] bounds = {1, 7, 2048, 1L << 20, 25L * 98, 1L << 40, 1L << 62};
         int[] sizes = {1, 2, 3, 40, 200, 2047, capacity};
         for (long bound : bounds) {

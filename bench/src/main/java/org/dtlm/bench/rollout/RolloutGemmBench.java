@@ -29,8 +29,9 @@ import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
  * The two big products of a rollout step on its shapes, rows x 200 x 200 (calls per second; GFLOP/s = score x 2 rows
  * 200^2 / 1e9): {@code forward} = h W^T (a forward pass, and the tangent of chainTangent), {@code chain} = delta W (the
  * backward chain), and {@code forwardPair}, {@code chainPair}: the same with a second A (a value and its tangent,
- * {@link Blas#dgemmPair}; OpenBLAS: two dgemm calls), by OpenBLAS's dgemm ({@code impl = openblas}, its {@code threads}) and by the rollouts' own
- * {@link RowExactBlas} ({@code impl = rowexact}, one thread: a rollout runs one such product per shard thread).
+ * {@link Blas#dgemmPair}; OpenBLAS: two dgemm calls), by OpenBLAS's dgemm ({@code impl = openblas}, its
+ * {@code threads}) and by the rollouts' own {@link RowExactBlas} ({@code impl = rowexact}, one thread: a rollout runs
+ * one such product per shard thread).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
